@@ -1,0 +1,1 @@
+"""Safe Passage casework: the Django project package."""

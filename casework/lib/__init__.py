@@ -1,0 +1,1 @@
+"""Django glue shared by the apps: configuration, middleware, and (later) encrypted fields."""

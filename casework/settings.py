@@ -1,0 +1,244 @@
+"""Settings for Safe Passage casework, read from the environment.
+
+Fails closed: in production (``CASEWORK_ENV=prod``) a missing or malformed
+setting stops start-up with ``ImproperlyConfigured`` naming the variable.
+Every variable is documented in README.md ("Configuration").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from casework.lib.env import (
+    dev_secret_key,
+    ensure_private_dir,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+CASEWORK_ENV = env_choice("CASEWORK_ENV", "dev", ("dev", "prod"))
+PROD = CASEWORK_ENV == "prod"
+
+# Everything a run writes lives here: database, dev keys, stored (encrypted) files.
+DATA_DIR = ensure_private_dir(
+    Path(env_str("CASEWORK_DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+)
+
+if PROD:
+    SECRET_KEY = env_secret("SECRET_KEY")
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+    if env_bool("CASEWORK_DEBUG", False):
+        raise ImproperlyConfigured("CASEWORK_DEBUG must not be enabled when CASEWORK_ENV=prod.")
+    DEBUG = False
+else:
+    SECRET_KEY = env_str("SECRET_KEY", "") or dev_secret_key(DATA_DIR)
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+    # Off by default even in development: debug pages show local variables.
+    DEBUG = env_bool("CASEWORK_DEBUG", False)
+
+# --- Applications -----------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "csp",
+    "casework.accounts",
+    "casework.core",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "casework.lib.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "casework.urls"
+WSGI_APPLICATION = "casework.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "casework.core.context_processors.environment",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------
+
+_database_url = env_str("DATABASE_URL", "")
+if _database_url:
+    try:
+        _db = dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+    except ValueError:
+        # The message of the library may echo the URL, and with it a password: say less.
+        raise ImproperlyConfigured("DATABASE_URL is not a valid database URL.") from None
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL.")
+    DATABASES = {"default": _db}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "casework.sqlite3"),
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication ---------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",  # argon2id, m=100 MiB, t=2
+    # Kept only so that an imported PBKDF2 hash can be verified once and upgraded.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "casework.accounts.validators.MaximumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 15},
+    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Sessions and cookies ---------------------------------------------------------
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side, revocable
+SESSION_COOKIE_AGE = env_int("CASEWORK_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
+SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is then an idle timeout
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Strict"
+
+# --- HTTP security headers --------------------------------------------------------
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+if PROD:
+    # Served over HTTPS only, behind a reverse proxy that sets X-Forwarded-Proto
+    # itself (and strips any value a client sent); see README "Deployment".
+    SECURE_SSL_REDIRECT = env_bool("CASEWORK_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("CASEWORK_HSTS_PRELOAD", True)
+    # __Host- cookies: Secure, Path=/, no Domain; the browser refuses them otherwise.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    LANGUAGE_COOKIE_NAME = "__Host-language"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env_list(
+        "CSRF_TRUSTED_ORIGINS", [f"https://{host}" for host in ALLOWED_HOSTS]
+    )
+
+# --- Internationalisation ---------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("ru", _("Russian")),
+    ("uk", _("Ukrainian")),
+    ("de", _("German")),
+    ("fr", _("French")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# collectstatic target in production; in development WhiteNoise serves from the finders.
+STATIC_ROOT = DATA_DIR / "static" if PROD else None
+WHITENOISE_USE_FINDERS = not PROD
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "files"},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PROD
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Logging ----------------------------------------------------------------------
+# Lines carry what happened, never request bodies or decrypted values.
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CASEWORK_LOG_LEVEL", "INFO")},
+}
