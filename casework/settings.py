@@ -47,6 +47,22 @@ else:
     # Off by default even in development: debug pages show local variables.
     DEBUG = env_bool("CASEWORK_DEBUG", False)
 
+# --- Keys --------------------------------------------------------------------------
+# Key-encryption keys and the blind-index key: a JSON key file (mode 0600) outside the
+# database, or the same JSON in CASEWORK_KEYS. Development creates the file on first use.
+
+# Only whether the variable is set is kept here: keys never enter settings (debug pages,
+# error reports and `diffsettings` print settings).
+CASEWORK_KEYS_FROM_ENV = bool(env_str("CASEWORK_KEYS", ""))
+if PROD and not CASEWORK_KEYS_FROM_ENV:
+    CASEWORK_KEYS_FILE = Path(env_str("CASEWORK_KEYS_FILE"))
+else:
+    CASEWORK_KEYS_FILE = Path(env_str("CASEWORK_KEYS_FILE", str(DATA_DIR / "keys.json")))
+
+# Expected number of applicants: sets the blind-index width so that each search returns
+# a few false candidates (CipherSweet's bound 2 <= R/2^L < sqrt(R)), filtered by decryption.
+CASEWORK_BLIND_INDEX_ROWS = env_int("CASEWORK_BLIND_INDEX_ROWS", 10_000, minimum=16)
+
 # --- Applications -----------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -58,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "casework.accounts",
+    "casework.keystore",
+    "casework.cases",
     "casework.core",
 ]
 
@@ -73,7 +91,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "casework.lib.middleware.SecurityHeadersMiddleware",
+    "casework.lib.middleware.DataKeyCacheMiddleware",
 ]
+
+# Error reports (logs, admin mails, debug pages) carry no request data or local variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "casework.lib.reporting.RedactingExceptionReporterFilter"
 
 ROOT_URLCONF = "casework.urls"
 WSGI_APPLICATION = "casework.wsgi.application"
@@ -218,6 +240,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic target in production; in development WhiteNoise serves from the finders.
 STATIC_ROOT = DATA_DIR / "static" if PROD else None
 WHITENOISE_USE_FINDERS = not PROD
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

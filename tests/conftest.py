@@ -34,3 +34,16 @@ def other_organisation(db) -> Organisation:
 @pytest.fixture
 def caseworker(organisation) -> User:
     return make_user(organisation=organisation, role=Role.CASEWORKER, username="alice")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_keys_and_files(settings, tmp_path):
+    """Each test gets its own key file and file store: rotation in one test cannot leak."""
+    settings.CASEWORK_KEYS_FILE = tmp_path / "keys" / "keys.json"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "files"},
+        },
+    }

@@ -23,13 +23,15 @@ def prod_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_DEBUG"}
+        if key
+        not in {"DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_DEBUG", "CASEWORK_KEYS"}
     }
     env.update(
         CASEWORK_ENV="prod",
         CASEWORK_DATA_DIR=str(tmp_path / "data"),
         SECRET_KEY=STRONG_SECRET,
         ALLOWED_HOSTS="casework.example.org",
+        CASEWORK_KEYS_FILE=str(tmp_path / "keys.json"),
         DJANGO_SETTINGS_MODULE="casework.settings",
     )
     for key, value in overrides.items():
@@ -46,7 +48,7 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_KEYS_FILE"])
 def test_prod_refuses_to_start_without_required_setting(tmp_path, missing):
     result = run(["manage.py", "check"], prod_env(tmp_path, **{missing: None}))
     assert result.returncode != 0
@@ -92,6 +94,22 @@ def test_the_wsgi_entry_point_fails_with_one_line(tmp_path):
     result = run(["-c", "import casework.wsgi"], prod_env(tmp_path, SECRET_KEY=None))
     assert result.returncode != 0
     assert result.stderr.strip() == "Configuration error: SECRET_KEY must be set."
+
+
+def test_the_web_server_refuses_to_start_without_the_key_file(tmp_path):
+    result = run(["-c", "import casework.wsgi"], prod_env(tmp_path))
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1
+    assert "not found (CASEWORK_KEYS_FILE)" in result.stderr
+    assert not (tmp_path / "keys.json").exists()  # prod never invents keys
+
+
+def test_the_web_server_starts_once_init_keys_made_the_key_file(tmp_path):
+    env = prod_env(tmp_path)
+    created = run(["manage.py", "init_keys"], env)
+    assert created.returncode == 0, created.stderr
+    result = run(["-c", "import casework.wsgi"], env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_secret_key_can_come_from_a_file(tmp_path):

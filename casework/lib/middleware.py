@@ -1,11 +1,20 @@
-"""Response headers that Django's own middleware does not set."""
+"""Middleware: response headers Django does not set, and the per-request data-key cache."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template import loader
 from django.utils.cache import add_never_cache_headers
+
+from casework.lib.datakeys import dek_cache
+from crypto import DecryptionError, KeyStoreError
+
+logger = logging.getLogger(__name__)
+
+GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 
 class SecurityHeadersMiddleware:
@@ -15,7 +24,7 @@ class SecurityHeadersMiddleware:
     every page rendered by the application may hold case data and is ``no-store``.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
@@ -23,3 +32,31 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         add_never_cache_headers(response)
         return response
+
+
+class DataKeyCacheMiddleware:
+    """Unwrap each data subject's key at most once per request, and forget it afterwards.
+
+    A key store that cannot be read answers 503, a record that cannot be decrypted 500:
+    never a page with ciphertext, an empty value or another record's value.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        with dek_cache():
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, KeyStoreError):
+            logger.error("key store unavailable: %s", exception)
+            return _error_page("errors/keys_unavailable.html", 503)
+        if isinstance(exception, DecryptionError):
+            # The field-level log line (which record, which field) was written where it failed.
+            return _error_page("errors/decryption_failed.html", 500)
+        return None
+
+
+def _error_page(template: str, status: int) -> HttpResponse:
+    return HttpResponse(loader.get_template(template).render(), status=status)

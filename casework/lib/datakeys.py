@@ -1,0 +1,167 @@
+"""Data keys (DEKs): one per data subject, created, unwrapped, counted and destroyed here.
+
+Unwrapped DEKs are cached for the duration of one request or command (``dek_cache``), so a
+list page unwraps each applicant's key once, not once per field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from casework.keystore.models import DataKey
+from casework.lib.keys import keyring
+from crypto import DecryptionError, new_data_key, wrapped_key_version
+
+# Roll a subject's DEK long before random 96-bit nonces could collide (NIST SP 800-38D).
+MAX_ENCRYPTIONS = 2**20
+
+_cache: ContextVar[dict[uuid.UUID, bytes] | None] = ContextVar("dek_cache", default=None)
+
+
+class DataKeyMissing(DecryptionError):
+    """No data key exists for this subject: nothing of theirs can be decrypted."""
+
+    def __init__(self) -> None:
+        super().__init__("no data key for this subject")
+
+
+class SubjectErased(DecryptionError):
+    """The subject's data key was destroyed (crypto-shredded)."""
+
+    def __init__(self) -> None:
+        super().__init__("the data of this subject has been erased")
+
+
+class TooManyEncryptions(Exception):
+    """The DEK has reached MAX_ENCRYPTIONS and must be rolled before further writes."""
+
+
+@contextmanager
+def dek_cache() -> Iterator[None]:
+    """Cache unwrapped DEKs inside this block only (one request, one command)."""
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        cache = _cache.get()
+        if cache is not None:
+            cache.clear()
+        _cache.reset(token)
+
+
+def wrap_context(key: DataKey) -> bytes:
+    """AAD of a wrapped DEK: binds it to its subject and organisation."""
+    return f"datakey:{key.subject_type}:{key.subject_id}:org:{key.organisation_id}".encode()
+
+
+def create_data_key(
+    *, subject_type: str, subject_id: uuid.UUID, organisation_id: uuid.UUID
+) -> bytes:
+    dek = new_data_key()
+    key = DataKey(subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id)
+    ring = keyring()
+    key.wrapped = ring.wrap(dek, wrap_context(key))
+    key.kek_version = ring.active_version
+    key.save(force_insert=True)
+    _remember(subject_id, dek)
+    return dek
+
+
+def dek_for(subject_id: uuid.UUID) -> bytes:
+    """The subject's unwrapped DEK; DataKeyMissing / SubjectErased / DecryptionError."""
+    cache = _cache.get()
+    if cache is not None and subject_id in cache:
+        return cache[subject_id]
+    key = DataKey.objects.filter(subject_id=subject_id).first()
+    if key is None:
+        raise DataKeyMissing()
+    return _unwrap(key)
+
+
+def preload(subject_ids: Iterable[uuid.UUID]) -> None:
+    """Unwrap the DEKs of many subjects with one query (list pages)."""
+    cache = _cache.get()
+    if cache is None:
+        return
+    wanted = {sid for sid in subject_ids if sid not in cache}
+    for key in DataKey.objects.filter(subject_id__in=wanted, wrapped__isnull=False):
+        _unwrap(key)
+
+
+def dek_for_encryption(
+    *, subject_type: str, subject_id: uuid.UUID, organisation_id: uuid.UUID
+) -> bytes:
+    """The DEK to encrypt with, created for a new subject; refuses an erased subject."""
+    try:
+        return dek_for(subject_id)
+    except DataKeyMissing:
+        return create_data_key(
+            subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id
+        )
+
+
+def count_encryptions(subject_id: uuid.UUID, count: int) -> None:
+    """Record ``count`` more encryptions under the subject's DEK (R35 nonce discipline)."""
+    if count:
+        DataKey.objects.filter(subject_id=subject_id).update(encryptions=F("encryptions") + count)
+
+
+def check_encryption_budget(subject_id: uuid.UUID, count: int) -> None:
+    used = (
+        DataKey.objects.filter(subject_id=subject_id).values_list("encryptions", flat=True).first()
+    )
+    if used is not None and used + count > MAX_ENCRYPTIONS:
+        raise TooManyEncryptions(f"data key {subject_id} must be rolled before more writes")
+
+
+@transaction.atomic
+def destroy_data_key(subject_id: uuid.UUID) -> bool:
+    """Crypto-shred: forget the wrapped DEK. Returns False if it was already gone."""
+    forget(subject_id)
+    updated = DataKey.objects.filter(subject_id=subject_id, wrapped__isnull=False).update(
+        wrapped=None, kek_version=None, destroyed_at=timezone.now()
+    )
+    return bool(updated)
+
+
+def rewrap(key: DataKey) -> bool:
+    """Re-wrap one DEK under the active KEK; False if it already was (idempotent)."""
+    if key.wrapped is None:
+        return False
+    ring = keyring()
+    wrapped = bytes(key.wrapped)
+    if wrapped_key_version(wrapped) == ring.active_version:
+        return False
+    context = wrap_context(key)
+    new = ring.wrap(ring.unwrap(wrapped, context), context)
+    DataKey.objects.filter(subject_id=key.subject_id, wrapped=wrapped).update(
+        wrapped=new, kek_version=ring.active_version
+    )
+    return True
+
+
+def forget(subject_id: uuid.UUID) -> None:
+    cache = _cache.get()
+    if cache is not None:
+        cache.pop(subject_id, None)
+
+
+def _unwrap(key: DataKey) -> bytes:
+    if key.wrapped is None:
+        raise SubjectErased()
+    dek = keyring().unwrap(bytes(key.wrapped), wrap_context(key))
+    _remember(key.subject_id, dek)
+    return dek
+
+
+def _remember(subject_id: uuid.UUID, dek: bytes) -> None:
+    cache = _cache.get()
+    if cache is not None:
+        cache[subject_id] = dek
