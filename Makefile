@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 
 run: $(VENV)/.installed-base system-packages compilemessages
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py init_keys --if-missing
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 

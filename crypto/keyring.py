@@ -318,6 +318,15 @@ def _decode_key(value: object, what: str) -> bytes:
 
 
 def _read_private_file(path: Path) -> str:
+    with os.fdopen(_open_private_file(path), "rb") as handle:
+        raw = handle.read(_MAX_KEY_FILE_SIZE + 1)
+    if len(raw) > _MAX_KEY_FILE_SIZE:
+        raise KeyStoreError(f"key file {path} is too large to be a key ring")
+    return _decode_utf8(raw, path)
+
+
+def _open_private_file(path: Path) -> int:
+    """Open `path` read-only; return the descriptor once it is a private regular file."""
     try:
         # O_NONBLOCK: a FIFO planted at the path must not hang start-up; fstat rejects it below.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -331,11 +340,7 @@ def _read_private_file(path: Path) -> str:
     except KeyStoreError:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as handle:
-        raw = handle.read(_MAX_KEY_FILE_SIZE + 1)
-    if len(raw) > _MAX_KEY_FILE_SIZE:
-        raise KeyStoreError(f"key file {path} is too large to be a key ring")
-    return _decode_utf8(raw, path)
+    return fd
 
 
 def _check_private_regular_file(info: os.stat_result, path: Path) -> None:
