@@ -6,7 +6,7 @@ Nothing here imports Django or casework; casework/lib is the only caller. Primit
 
 from __future__ import annotations
 
-from .aead import TOKEN_VERSION, decrypt, encrypt, new_data_key
+from .aead import TOKEN_VERSION, DataKeyCipher, decrypt, encrypt, new_data_key
 from .blind_index import (
     blind_index,
     index_bits_for_rows,
@@ -22,6 +22,7 @@ from .keyring import KeyProvider, KeyRing, wrapped_key_version
 __all__ = [
     "TOKEN_VERSION",
     "CryptoError",
+    "DataKeyCipher",
     "DecryptionError",
     "KeyProvider",
     "KeyRing",

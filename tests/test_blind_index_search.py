@@ -81,3 +81,17 @@ def test_the_default_index_width_follows_the_cipher_sweet_bound(settings):
 def test_an_empty_query_finds_nothing(organisation):
     make_applicant(organisation)
     assert find(organisation, Applicant.NAME_FIELDS, "   ") == set()
+
+
+def test_every_blind_index_column_is_indexed_together_with_the_organisation():
+    from django.apps import apps
+
+    from casework.lib.fields import encrypted_fields
+
+    for model in apps.get_models():
+        index_columns = {tuple(index.fields) for index in model._meta.indexes}
+        for field in encrypted_fields(model):
+            if field.blind_index:
+                assert ("organisation", field.index_field_name) in index_columns, (
+                    f"{model._meta.label}.{field.name} needs blind_index_indexes() in Meta"
+                )

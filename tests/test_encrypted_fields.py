@@ -59,7 +59,11 @@ def test_each_applicant_has_a_data_key_of_their_own(organisation):
     first = make_applicant(organisation)
     second = make_applicant(organisation)
     assert DataKey.objects.count() == 2
-    assert datakeys.dek_for(first.pk) != datakeys.dek_for(second.pk)
+    token = Applicant.objects.get(pk=first.pk).__dict__["legal_name_latin"]
+    aad = Applicant._meta.get_field("legal_name_latin").aad(first)
+    assert datakeys.cipher_for(first.pk).decrypt(token, aad) == b"IVAN PETROV"
+    with pytest.raises(DecryptionError):
+        datakeys.cipher_for(second.pk).decrypt(token, aad)
 
 
 def test_a_list_unwraps_each_data_key_once(organisation, django_assert_max_num_queries):

@@ -41,7 +41,7 @@ def test_erasure_makes_every_field_and_file_unreadable_even_with_the_kek(organis
 
     # An attacker with the KEK and the old ciphertexts: the DEK is gone, nothing unwraps.
     with pytest.raises(datakeys.SubjectErased):
-        datakeys.dek_for(applicant.pk)
+        datakeys.cipher_for(applicant.pk)
     with pytest.raises(DecryptionError):
         read_encrypted(
             name, purpose="document", subject_id=applicant.pk, organisation_id=organisation.pk

@@ -59,22 +59,22 @@ def test_old_tokens_still_decrypt_after_rotation(organisation):
 def test_rotation_resumes_after_an_interruption(organisation, monkeypatch):
     for _ in range(6):
         make_applicant(organisation)
-    real_rewrap = datakeys.rewrap
+    real_rewrap = datakeys.rewrap_batch
     calls = {"n": 0}
 
-    def crash_after_four(key):
+    def crash_in_third_batch(keys):
         calls["n"] += 1
-        if calls["n"] > 4:
+        if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real_rewrap(key)
+        return real_rewrap(keys)
 
-    monkeypatch.setattr(datakeys, "rewrap", crash_after_four)
+    monkeypatch.setattr(datakeys, "rewrap_batch", crash_in_third_batch)
     with pytest.raises(KeyboardInterrupt):
         call_command("rotate_keys", "--new-kek", "--batch-size", "2")
     versions = list(DataKey.objects.values_list("kek_version", flat=True))
     assert sorted(versions) == [1, 1, 2, 2, 2, 2]
 
-    monkeypatch.setattr(datakeys, "rewrap", real_rewrap)
+    monkeypatch.setattr(datakeys, "rewrap_batch", real_rewrap)
     call_command("rotate_keys")
     assert set(DataKey.objects.values_list("kek_version", flat=True)) == {2}
     assert all(a.legal_name_latin == "IVAN PETROV" for a in Applicant.objects.all())
@@ -90,7 +90,7 @@ def test_rotation_is_idempotent(organisation, capsys):
 
 def test_an_old_kek_cannot_be_retired_while_a_data_key_uses_it(organisation, monkeypatch):
     make_applicant(organisation)
-    monkeypatch.setattr(datakeys, "rewrap", lambda key: False)  # rotation "forgets" one
+    monkeypatch.setattr(datakeys, "rewrap_batch", lambda keys: 0)  # rotation "forgets" them
     with pytest.raises(CommandError, match="1 data keys still use KEK version 1"):
         call_command("rotate_keys", "--new-kek", "--retire", "1")
     assert keyring().versions == [1, 2]

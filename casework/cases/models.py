@@ -13,6 +13,7 @@ from casework.lib.fields import (
     EncryptedJSONField,
     EncryptedModel,
     EncryptedTextField,
+    blind_index_indexes,
 )
 
 
@@ -57,6 +58,15 @@ class Applicant(EncryptedModel):
     class Meta:
         verbose_name = _("applicant")
         verbose_name_plural = _("applicants")
+        indexes = blind_index_indexes(
+            "applicant",
+            "legal_name_cyrillic",
+            "legal_name_latin",
+            "internal_passport_no",
+            "international_passport_no",
+            "email",
+            "phone",
+        )
 
     def __str__(self) -> str:
         # Never a name: objects end up in logs and error messages.

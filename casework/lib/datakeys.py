@@ -1,7 +1,7 @@
 """Data keys (DEKs): one per data subject, created, unwrapped, counted and destroyed here.
 
-Unwrapped DEKs are cached for the duration of one request or command (``dek_cache``), so a
-list page unwraps each applicant's key once, not once per field.
+Unwrapped DEKs (as ready ciphers) are cached for the duration of one request or command
+(``dek_cache``), so a list page unwraps each applicant's key once, not once per field.
 """
 
 from __future__ import annotations
@@ -11,18 +11,20 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from casework.keystore.models import DataKey
 from casework.lib.keys import keyring
-from crypto import DecryptionError, new_data_key, wrapped_key_version
+from crypto import DataKeyCipher, DecryptionError, new_data_key, wrapped_key_version
+from crypto.aead import MAX_ENCRYPTIONS_PER_KEY
 
-# Roll a subject's DEK long before random 96-bit nonces could collide (NIST SP 800-38D).
-MAX_ENCRYPTIONS = 2**20
+# Stop writing under a subject's DEK long before random 96-bit nonces could collide
+# (NIST SP 800-38D); crypto/ is stateless, so the count is kept here.
+MAX_ENCRYPTIONS = MAX_ENCRYPTIONS_PER_KEY
 
-_cache: ContextVar[dict[uuid.UUID, bytes] | None] = ContextVar("dek_cache", default=None)
+_cache: ContextVar[dict[uuid.UUID, DataKeyCipher] | None] = ContextVar("dek_cache", default=None)
 
 
 class DataKeyMissing(DecryptionError):
@@ -63,19 +65,18 @@ def wrap_context(key: DataKey) -> bytes:
 
 def create_data_key(
     *, subject_type: str, subject_id: uuid.UUID, organisation_id: uuid.UUID
-) -> bytes:
+) -> DataKeyCipher:
     dek = new_data_key()
     key = DataKey(subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id)
     ring = keyring()
     key.wrapped = ring.wrap(dek, wrap_context(key))
     key.kek_version = ring.active_version
     key.save(force_insert=True)
-    _remember(subject_id, dek)
-    return dek
+    return _remember(subject_id, dek)
 
 
-def dek_for(subject_id: uuid.UUID) -> bytes:
-    """The subject's unwrapped DEK; DataKeyMissing / SubjectErased / DecryptionError."""
+def cipher_for(subject_id: uuid.UUID) -> DataKeyCipher:
+    """A cipher under the subject's DEK; DataKeyMissing / SubjectErased / DecryptionError."""
     cache = _cache.get()
     if cache is not None and subject_id in cache:
         return cache[subject_id]
@@ -95,12 +96,12 @@ def preload(subject_ids: Iterable[uuid.UUID]) -> None:
         _unwrap(key)
 
 
-def dek_for_encryption(
+def cipher_for_encryption(
     *, subject_type: str, subject_id: uuid.UUID, organisation_id: uuid.UUID
-) -> bytes:
-    """The DEK to encrypt with, created for a new subject; refuses an erased subject."""
+) -> DataKeyCipher:
+    """The cipher to encrypt with, its DEK created for a new subject; refuses an erased one."""
     try:
-        return dek_for(subject_id)
+        return cipher_for(subject_id)
     except DataKeyMissing:
         return create_data_key(
             subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id
@@ -131,20 +132,52 @@ def destroy_data_key(subject_id: uuid.UUID) -> bool:
     return bool(updated)
 
 
-def rewrap(key: DataKey) -> bool:
-    """Re-wrap one DEK under the active KEK; False if it already was (idempotent)."""
-    if key.wrapped is None:
-        return False
+def rewrap_batch(keys: list[DataKey]) -> int:
+    """Re-wrap DEKs under the active KEK; returns how many changed (the rest already were).
+
+    Call inside a transaction on rows fetched with ``select_for_update()``, so a concurrent
+    erasure waits for this batch instead of being undone by it.
+    """
     ring = keyring()
-    wrapped = bytes(key.wrapped)
-    if wrapped_key_version(wrapped) == ring.active_version:
-        return False
-    context = wrap_context(key)
-    new = ring.wrap(ring.unwrap(wrapped, context), context)
-    DataKey.objects.filter(subject_id=key.subject_id, wrapped=wrapped).update(
-        wrapped=new, kek_version=ring.active_version
+    changed = []
+    for key in keys:
+        if key.wrapped is None:
+            continue
+        wrapped = bytes(key.wrapped)
+        if wrapped_key_version(wrapped) == ring.active_version:
+            continue
+        context = wrap_context(key)
+        key.wrapped = ring.wrap(ring.unwrap(wrapped, context), context)
+        key.kek_version = ring.active_version
+        changed.append(key)
+    _save_wrapped(changed)
+    return len(changed)
+
+
+def _save_wrapped(keys: list[DataKey]) -> None:
+    """One prepared UPDATE for the whole batch: bulk_update() builds a CASE expression per
+    row, which makes a batch quadratic (measured in bench/bench_encryption.py)."""
+    if not keys:
+        return
+    meta = DataKey._meta
+    wrapped, version = DataKey._meta.get_field("wrapped"), DataKey._meta.get_field("kek_version")
+    pk = meta.pk
+    assert isinstance(wrapped, models.Field) and isinstance(version, models.Field) and pk
+    quote = connection.ops.quote_name
+    # Identifiers come from the model's metadata and are quoted; values are parameters.
+    sql = "UPDATE {} SET {} = %s, {} = %s WHERE {} = %s".format(  # noqa: S608
+        *(quote(str(name)) for name in (meta.db_table, wrapped.column, version.column, pk.column))
     )
-    return True
+    rows = [
+        (
+            wrapped.get_db_prep_value(key.wrapped, connection),
+            key.kek_version,
+            pk.get_db_prep_value(key.pk, connection),
+        )
+        for key in keys
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def forget(subject_id: uuid.UUID) -> None:
@@ -153,15 +186,15 @@ def forget(subject_id: uuid.UUID) -> None:
         cache.pop(subject_id, None)
 
 
-def _unwrap(key: DataKey) -> bytes:
+def _unwrap(key: DataKey) -> DataKeyCipher:
     if key.wrapped is None:
         raise SubjectErased()
-    dek = keyring().unwrap(bytes(key.wrapped), wrap_context(key))
-    _remember(key.subject_id, dek)
-    return dek
+    return _remember(key.subject_id, keyring().unwrap(bytes(key.wrapped), wrap_context(key)))
 
 
-def _remember(subject_id: uuid.UUID, dek: bytes) -> None:
+def _remember(subject_id: uuid.UUID, dek: bytes) -> DataKeyCipher:
+    cipher = DataKeyCipher(dek)
     cache = _cache.get()
     if cache is not None:
-        cache[subject_id] = dek
+        cache[subject_id] = cipher
+    return cipher

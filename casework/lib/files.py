@@ -14,7 +14,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 
 from casework.lib import datakeys
-from crypto import decrypt, encrypt
 
 
 def _aad(name: str, purpose: str, subject_id: uuid.UUID, organisation_id: uuid.UUID) -> bytes:
@@ -33,10 +32,10 @@ def store_encrypted(
     """Encrypt and store ``content``; returns the storage name (random, no user input)."""
     storage = storage or default_storage
     name = f"{purpose}/{secrets.token_hex(16)}.enc"
-    dek = datakeys.dek_for_encryption(
+    cipher = datakeys.cipher_for_encryption(
         subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id
     )
-    token = encrypt(dek, content, _aad(name, purpose, subject_id, organisation_id))
+    token = cipher.encrypt(content, _aad(name, purpose, subject_id, organisation_id))
     saved = storage.save(name, ContentFile(token))
     if saved != name:  # a collision on 128 random bits means something else is wrong
         storage.delete(saved)
@@ -57,5 +56,5 @@ def read_encrypted(
     storage = storage or default_storage
     with storage.open(name, "rb") as handle:
         token = handle.read()
-    dek = datakeys.dek_for(subject_id)
-    return decrypt(dek, token, _aad(name, purpose, subject_id, organisation_id))
+    cipher = datakeys.cipher_for(subject_id)
+    return cipher.decrypt(token, _aad(name, purpose, subject_id, organisation_id))

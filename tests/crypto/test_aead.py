@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from crypto import TOKEN_VERSION, DecryptionError, decrypt, encrypt, new_data_key
+from crypto import TOKEN_VERSION, DataKeyCipher, DecryptionError, decrypt, encrypt, new_data_key
 
 KEY = bytes(range(32))
 AAD = b"applicant:full_name:6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e"
@@ -191,3 +191,22 @@ def test_it_refuses_an_empty_aad_because_it_would_bind_nothing() -> None:
 def test_it_refuses_a_text_plaintext() -> None:
     with pytest.raises(TypeError):
         encrypt(KEY, "Иван", AAD)  # type: ignore[arg-type]
+
+
+def test_a_kept_cipher_reads_and_writes_the_same_tokens_as_the_functions() -> None:
+    key = new_data_key()
+    cipher = DataKeyCipher(key)
+    assert decrypt(key, cipher.encrypt(b"value", b"aad"), b"aad") == b"value"
+    assert cipher.decrypt(encrypt(key, b"value", b"aad"), b"aad") == b"value"
+    with pytest.raises(DecryptionError):
+        DataKeyCipher(new_data_key()).decrypt(cipher.encrypt(b"value", b"aad"), b"aad")
+
+
+def test_a_kept_cipher_shows_no_key_and_cannot_be_pickled() -> None:
+    import pickle
+
+    key = new_data_key()
+    cipher = DataKeyCipher(key)
+    assert key.hex() not in repr(cipher)
+    with pytest.raises(TypeError):
+        pickle.dumps(cipher)

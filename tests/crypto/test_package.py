@@ -10,7 +10,7 @@ import pytest
 
 import crypto
 
-SOURCES = sorted((Path(__file__).resolve().parents[2] / "crypto").glob("*.py"))
+SOURCES = sorted((Path(__file__).resolve().parents[2] / "crypto").rglob("*.py"))
 FORBIDDEN_MODULES = {"django", "casework", "pickle", "random", "marshal", "shelve"}
 
 
@@ -40,6 +40,11 @@ def test_it_imports_nothing_but_the_standard_library_and_cryptography(path: Path
     modules = imported_modules(ast.parse(path.read_text(encoding="utf-8")))
     assert not modules & FORBIDDEN_MODULES
     assert modules <= set(sys.stdlib_module_names) | {"cryptography"}
+
+
+def test_the_import_check_catches_django_and_casework_imports() -> None:
+    tree = ast.parse("import django.conf\nfrom casework.lib import fields\nfrom . import aead\n")
+    assert imported_modules(tree) & FORBIDDEN_MODULES == {"django", "casework"}
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: path.name)

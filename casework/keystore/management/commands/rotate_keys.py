@@ -56,11 +56,11 @@ class Command(BaseCommand):
         while True:
             # Walk by primary key, so each key is visited once even if it cannot be re-wrapped.
             page = pending if after is None else pending.filter(pk__gt=after)
-            batch = list(page.order_by("pk")[:batch_size])
-            if not batch:
-                break
             with transaction.atomic():
-                rewrapped += sum(datakeys.rewrap(key) for key in batch)
+                batch = list(page.select_for_update().order_by("pk")[:batch_size])
+                if not batch:
+                    break
+                rewrapped += datakeys.rewrap_batch(batch)
             after = batch[-1].pk
             progress.advance(len(batch))
         seconds = progress.finish()
