@@ -7,6 +7,7 @@ every stored file, and no canary may appear in any encoding.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import subprocess
@@ -81,7 +82,8 @@ def test_the_canary_helper_finds_a_planted_canary():
     assert find_canaries(CANARIES[3].lower().encode().hex().encode()) == [CANARIES[3]]
 
 
-def test_no_canary_in_the_database_dump_dumpdata_or_stored_files(organisation, capsys):
+def test_no_canary_in_the_database_dump_dumpdata_or_stored_files(organisation, capsys, caplog):
+    caplog.set_level("DEBUG")
     applicants = seed_canaries(organisation)
     assert Applicant.objects.get(pk=applicants[0].pk).legal_name_cyrillic in CANARIES
 
@@ -95,3 +97,36 @@ def test_no_canary_in_the_database_dump_dumpdata_or_stored_files(organisation, c
     files = stored_files()
     assert len(files) > 0
     assert find_canaries(files) == []
+    assert find_canaries(caplog.text.encode("utf-8")) == []
+
+
+def test_stored_values_are_version_1_aes_gcm_tokens(organisation):
+    """R30: decode the stored envelopes; every header is valid and carries a 16-byte tag."""
+    seed_canaries(organisation)
+    fields = encrypted_fields(Applicant)
+    tokens = [
+        value
+        for row in Applicant.objects.values_list(*[f.name for f in fields])
+        for value in row
+        if value is not None
+    ]
+    assert len(tokens) >= 5 * len(fields)
+    for token in tokens:
+        assert token[0] == 1 and len(token) >= 1 + 12 + 16
+
+
+def test_no_key_material_in_the_database_or_settings(organisation):
+    """R33: neither a KEK nor the index key appears in a dump or in Django's settings."""
+    from django.views.debug import get_default_exception_reporter_filter
+
+    from casework.lib.keys import keyring
+
+    seed_canaries(organisation)
+    ring = keyring()
+    keys = [ring._keks[v] for v in ring.versions] + [ring.index_key]
+    forms = [form for key in keys for form in (key, key.hex().encode(), base64.b64encode(key))]
+    database = dump_database()
+    safe_settings = repr(get_default_exception_reporter_filter().get_safe_settings()).encode()
+    for form in forms:
+        assert form not in database
+        assert form not in safe_settings
