@@ -194,3 +194,13 @@ def test_a_value_that_fails_to_decrypt_raises_and_is_logged_without_the_value(or
     assert "decryption failed: cases.applicant.legal_name_latin" in caplog.text
     assert "IVAN" not in caplog.text
     assert loaded.legal_name_cyrillic == "Иван Петров"  # other fields are unaffected
+
+
+def test_a_blind_index_on_a_field_with_choices_fails_the_system_check(monkeypatch):
+    from casework.lib.checks import check_blind_index_keyspace
+
+    assert check_blind_index_keyspace() == []
+    field = Applicant._meta.get_field("email")
+    monkeypatch.setattr(field, "choices", [("a", "A"), ("b", "B")])
+    errors = check_blind_index_keyspace()
+    assert [error.id for error in errors] == ["casework.E001"]

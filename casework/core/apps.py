@@ -8,3 +8,6 @@ class CoreConfig(AppConfig):
     name = "casework.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from casework.lib import checks  # noqa: F401  (registers the system checks)
