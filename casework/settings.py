@@ -73,7 +73,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    "django_otp",
     "casework.accounts",
+    "casework.audit",
     "casework.keystore",
     "casework.cases",
     "casework.core",
@@ -87,6 +89,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "casework.accounts.middleware.SessionPolicyMiddleware",
+    "casework.accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -144,6 +149,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -167,6 +173,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side, revocable
 SESSION_COOKIE_AGE = env_int("CASEWORK_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
+CASEWORK_SESSION_ABSOLUTE_SECONDS = env_int(
+    "CASEWORK_SESSION_ABSOLUTE_SECONDS", 8 * 60 * 60, minimum=300
+)
+CASEWORK_STEP_UP_SECONDS = 5 * 60  # sensitive actions need a second factor this fresh
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is then an idle timeout
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

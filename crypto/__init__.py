@@ -18,6 +18,7 @@ from .blind_index import (
 )
 from .errors import CryptoError, DecryptionError, KeyStoreError, UnknownKeyVersionError
 from .keyring import KeyProvider, KeyRing, wrapped_key_version
+from .mac import digests_equal, keyed_digest
 
 __all__ = [
     "TOKEN_VERSION",
@@ -30,8 +31,10 @@ __all__ = [
     "UnknownKeyVersionError",
     "blind_index",
     "decrypt",
+    "digests_equal",
     "encrypt",
     "index_bits_for_rows",
+    "keyed_digest",
     "new_data_key",
     "normalise_email",
     "normalise_name",

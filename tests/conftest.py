@@ -47,3 +47,66 @@ def _isolated_keys_and_files(settings, tmp_path):
             "OPTIONS": {"location": tmp_path / "files"},
         },
     }
+
+
+def make_totp(user: User, *, confirmed: bool = True):
+    """A TOTP device for ``user``; returns (device, pyotp.TOTP) so tests act as the app."""
+    import base64
+    import secrets
+
+    import pyotp
+
+    from casework.accounts.models import TOTPDevice
+
+    key = secrets.token_bytes(20)
+    device = TOTPDevice(
+        user=user,
+        organisation_id=user.organisation_id,
+        name="Test app",
+        confirmed=confirmed,
+        key=key.hex(),
+    )
+    device.save()
+    return device, pyotp.TOTP(base64.b32encode(key).decode())
+
+
+def login_verified(client, user: User):
+    """A fully signed-in session (password and second factor), without the slow hasher."""
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from casework.accounts.models import TOTPDevice, UserSession
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device, _ = make_totp(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session["otp_verified_at"] = time.time()
+    session["session_started_at"] = time.time()
+    session["last_seen_at"] = time.time()
+    session.save()
+    UserSession.objects.create(session_key=session.session_key, user=user)
+    return client
+
+
+@pytest.fixture
+def coordinator(organisation) -> User:
+    return make_user(organisation=organisation, role=Role.COORDINATOR, username="carol")
+
+
+@pytest.fixture
+def auditor(organisation) -> User:
+    return make_user(organisation=organisation, role=Role.AUDITOR, username="aubrey")
+
+
+@pytest.fixture
+def org_admin(organisation) -> User:
+    return make_user(organisation=organisation, role=Role.ORG_ADMIN, username="olga")
+
+
+@pytest.fixture
+def outsider(other_organisation) -> User:
+    return make_user(organisation=other_organisation, role=Role.CASEWORKER, username="oscar")

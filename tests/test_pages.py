@@ -5,6 +5,8 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import translation
 
+from tests.conftest import login_verified
+
 
 def test_healthz_says_ok_and_nothing_else(client, db):
     response = client.get(reverse("healthz"))
@@ -37,14 +39,14 @@ def test_the_dashboard_sends_anonymous_visitors_to_sign_in(client, db):
 
 
 def test_the_dashboard_shows_the_users_organisation(client, caseworker):
-    client.force_login(caseworker)
+    login_verified(client, caseworker)
     response = client.get(reverse("home"))
     assert response.status_code == 200
     assert caseworker.organisation.name in response.content.decode()
 
 
 def test_logout_is_post_only(client, caseworker):
-    client.force_login(caseworker)
+    login_verified(client, caseworker)
     assert client.get(reverse("logout")).status_code == 405
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("home")).status_code == 302

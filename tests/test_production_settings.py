@@ -162,6 +162,7 @@ def test_healthz_stays_reachable_over_plain_http_for_the_load_balancer(probe):
 
 def test_prod_session_cookie_is_host_prefixed_secure_httponly_strict(probe):
     assert probe["login_status"] == 302
+    assert probe["verify_status"] == 302
     assert probe["home_status"] == 200
     cookie = probe["cookies"]["__Host-sessionid"]
     assert cookie["secure"] == "True"

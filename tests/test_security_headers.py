@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.conftest import make_user
+from tests.conftest import login_verified, make_user
 
 
 def csp_directives(response) -> dict[str, str]:
@@ -21,7 +21,7 @@ def responses(client, caseworker):
         "healthz": client.get(reverse("healthz")),
         "not_found": client.get("/no-such-page/"),
     }
-    client.force_login(caseworker)
+    login_verified(client, caseworker)
     return {**anonymous, "home": client.get(reverse("home"))}
 
 
@@ -62,5 +62,5 @@ def test_pages_reference_no_other_origin_and_no_inline_script(responses):
 
 def test_a_page_from_another_organisation_user_still_gets_no_store(client, other_organisation):
     user = make_user(organisation=other_organisation)
-    client.force_login(user)
+    login_verified(client, user)
     assert "no-store" in client.get(reverse("home")).headers["Cache-Control"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -8,8 +9,12 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
 
 from casework.accounts.roles import Role
+from casework.lib.fields import EncryptedModel, EncryptedTextField
+from crypto import keyed_digest
 
 
 class Organisation(models.Model):
@@ -71,6 +76,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # For the notice after sign-in (R14): when the previous sign-in was, and failures since.
+    last_verified_login_at = models.DateTimeField(null=True, blank=True)
+    failed_logins_since_last = models.PositiveIntegerField(default=0)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -91,3 +99,169 @@ class User(AbstractBaseUser, PermissionsMixin):
     def roles(self) -> list[Role]:
         names = set(self.groups.values_list("name", flat=True))
         return [role for role in Role if role.value in names]
+
+
+# --- Second factors -------------------------------------------------------------------------
+# django-otp stores TOTP keys and static tokens in plaintext (its issues #67, #68); these
+# devices keep the TOTP key encrypted under the user's data key and backup codes as keyed
+# digests, while still plugging into django-otp's session handling (OTPMiddleware).
+
+TOTP_STEP = 30
+TOTP_DIGITS = 6
+TOTP_TOLERANCE = 1  # one step either way: t-30 s and t+30 s accepted, t±60 s refused
+TOTP_KEY_BYTES = 20  # 160 bits (RFC 4226 recommends at least 128, SecureDrop uses 160)
+UNCONFIRMED_DEVICE_LIFETIME = timedelta(minutes=10)
+
+
+class TOTPDevice(EncryptedModel, ThrottlingMixin, TimestampMixin, Device):
+    """An authenticator app. Unconfirmed until the user proves it with a valid code.
+
+    django-otp addresses devices by integer id (its persistent_id), so the primary key is an
+    integer; ``public_id`` is what URLs show and what the key's AAD binds.
+    """
+
+    id = models.BigAutoField(primary_key=True)  # type: ignore[assignment]
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    key = EncryptedTextField()  # hex; encrypted under the user's data key
+    last_t = models.BigIntegerField(default=-1)  # the last time step accepted: no replay
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    DATA_SUBJECT_ATTR = "user_id"
+    DATA_SUBJECT_TYPE = "user"
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def encryption_record_id(self) -> Any:
+        return self.public_id
+
+    def get_throttle_factor(self) -> int:
+        return 1  # 1, 2, 4, ... seconds after each failure; 512 s after ten (R5)
+
+    def verify_token(self, token: object) -> bool:
+        """Check a code, at most once per time step; call on a row locked for update."""
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        code = str(token).strip().replace(" ", "")
+        totp = TOTP(bytes.fromhex(self.key), step=TOTP_STEP, digits=TOTP_DIGITS)
+        well_formed = code.isdigit() and len(code) == TOTP_DIGITS
+        if well_formed and totp.verify(int(code), tolerance=TOTP_TOLERANCE, min_t=self.last_t + 1):
+            self.last_t = totp.t()
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Ten single-use codes, kept only as keyed digests, shown once."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    @property
+    def remaining(self) -> int:
+        return int(self.codes.filter(used_at__isnull=True).count())
+
+    def verify_token(self, token: object) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = backup_code_digest(str(token))
+        code = (
+            self.codes.select_for_update().filter(digest=digest, used_at__isnull=True).first()
+            if digest
+            else None
+        )
+        if code is None:
+            self.throttle_increment(commit=True)
+            return False
+        code.used_at = timezone.now()
+        code.save(update_fields=["used_at"])
+        self.throttle_reset(commit=True)
+        return True
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.BinaryField()
+    used_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"BackupCode({self.pk})"
+
+
+def backup_code_digest(code: str) -> bytes | None:
+    normalised = "".join(ch for ch in code.upper() if ch.isalnum())
+    if not normalised:
+        return None
+    from casework.lib.keys import keyring
+
+    return keyed_digest(keyring().index_key, "backup-codes", normalised.encode("ascii", "ignore"))
+
+
+# --- Sessions, throttling, invitations ------------------------------------------------------
+
+
+class UserSession(models.Model):
+    """One signed-in session: listed to its user, ended by them or by the kill-switches."""
+
+    session_key = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+    client = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"UserSession({self.public_id})"
+
+
+class LoginFailure(models.Model):
+    """A failed password attempt, keyed by digests: no typed username or address is kept."""
+
+    username_digest = models.BinaryField()
+    client_digest = models.BinaryField()
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"LoginFailure({self.pk})"
+
+
+class LoginLock(models.Model):
+    """A username locked after too many failures (for an unknown username too, so a lock
+    reveals nothing about who has an account). Lifted by time or by an org admin."""
+
+    username_digest = models.BinaryField(unique=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"LoginLock({self.pk})"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring invitation link. Only a digest of its token is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20)
+    token_digest = models.BinaryField(unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True)
+    accepted_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Invitation({self.pk})"

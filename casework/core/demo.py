@@ -6,6 +6,7 @@ The passwords are random, made on first seeding, and kept in the data directory
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -15,7 +16,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from casework.accounts.models import Organisation, User
+from casework.accounts.models import Organisation, TOTPDevice, User
 from casework.accounts.roles import Role
 
 DEMO_ORGANISATIONS = {
@@ -30,6 +31,22 @@ class DemoLogin:
     role: Role
     username: str
     password: str
+    totp_secret: str
+
+
+def demo_totp_secret(user: User) -> str:
+    """The demo user's authenticator secret (base32), creating a confirmed device if none."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice(
+            user=user,
+            organisation_id=user.organisation_id,
+            name="Demo authenticator",
+            confirmed=True,
+            key=secrets.token_bytes(20).hex(),
+        )
+        device.save()
+    return base64.b32encode(bytes.fromhex(device.key)).decode("ascii").rstrip("=")
 
 
 def demo_passphrase() -> str:
@@ -76,6 +93,8 @@ def seed_accounts(data_dir: Path) -> tuple[list[DemoLogin], int]:
                 user.set_password(passwords[username])
                 user.save(update_fields=["password"])
                 user.groups.add(Group.objects.get(name=role.value))
-            logins.append(DemoLogin(name, role, username, passwords[username]))
+            logins.append(
+                DemoLogin(name, role, username, passwords[username], demo_totp_secret(user))
+            )
     save_passwords(path, passwords)
     return logins, created

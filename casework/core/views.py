@@ -10,13 +10,15 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from casework.accounts.views import login_notice
+
 logger = logging.getLogger(__name__)
 
 
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html")
+    return render(request, "core/home.html", {"notice": login_notice(request)})
 
 
 @require_safe

@@ -99,6 +99,10 @@ class EncryptedModel(models.Model):
     def data_organisation_id(self) -> uuid.UUID:
         return getattr(self, self.ORGANISATION_ATTR)  # type: ignore[no-any-return]
 
+    def encryption_record_id(self) -> Any:
+        """The record identity bound into every AAD: known before the row is inserted."""
+        return self.pk
+
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
@@ -192,7 +196,8 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
 
     def aad(self, instance: EncryptedModel) -> bytes:
         label = f"{self.model._meta.label_lower}.{self.name}"
-        return f"{label}:{instance.pk}:org:{instance.data_organisation_id()}".encode()
+        record = instance.encryption_record_id()
+        return f"{label}:{record}:org:{instance.data_organisation_id()}".encode()
 
     def decrypt(self, instance: EncryptedModel, token: Ciphertext) -> Any:
         try:

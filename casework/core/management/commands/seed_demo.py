@@ -28,7 +28,12 @@ class Command(BaseCommand):
         for login in logins:
             self.stdout.write(
                 f"  {login.organisation:32}  {login.role.value:12}  "
-                f"username: {login.username:22}  password: {login.password}"
+                f"username: {login.username:22}  password: {login.password}  "
+                f"authenticator secret: {login.totp_secret}"
             )
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000/ and sign in with one of them.")
+        self.stdout.write(
+            "Open http://127.0.0.1:8000/ and sign in with one of them. For the second"
+        )
+        self.stdout.write("step, add the authenticator secret to an authenticator app, or run")
+        self.stdout.write("  oathtool --totp -b <authenticator secret>")

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from casework.accounts.roles import ROLE_LABELS, Role
+from casework.accounts.validators import MAX_PASSWORD_LENGTH
+
+
+class PasswordStepForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    # The length cap is checked before anything is hashed (R7): a 1 MB password costs nothing.
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput, max_length=MAX_PASSWORD_LENGTH
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}
+        ),
+        help_text=_("The 6-digit code from your authenticator app, or one of your backup codes."),
+    )
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class NewPasswordMixin(forms.Form):
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=MAX_PASSWORD_LENGTH,
+        help_text=_("At least 15 characters. A sentence or several random words work well."),
+    )
+    new_password_again = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=MAX_PASSWORD_LENGTH,
+    )
+
+    def validate_new_password(self, user: Any) -> None:
+        first = self.cleaned_data.get("new_password")
+        second = self.cleaned_data.get("new_password_again")
+        if first and second and first != second:
+            self.add_error("new_password_again", _("The two passwords differ."))
+        elif first:
+            try:
+                password_validation.validate_password(first, user)
+            except forms.ValidationError as error:
+                self.add_error("new_password", error)
+
+
+class PasswordChangeForm(NewPasswordMixin):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        max_length=MAX_PASSWORD_LENGTH,
+    )
+    field_order = ["current_password", "new_password", "new_password_again"]
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        current = cleaned.get("current_password")
+        if current and not self.user.check_password(current):
+            self.add_error("current_password", _("That is not your current password."))
+        self.validate_new_password(self.user)
+        return cleaned
+
+
+class InvitationAcceptForm(NewPasswordMixin):
+    username = forms.RegexField(
+        label=_("Choose a username"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
+        help_text=_("Not your real name. Letters, digits and @/./+/-/_ only."),
+    )
+    field_order = ["username", "new_password", "new_password_again"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        from casework.accounts.models import User
+
+        username = cleaned.get("username")
+        if username and User.objects.filter(username=username).exists():
+            self.add_error("username", _("That username is taken; choose another."))
+        self.validate_new_password(User(username=username or ""))
+        return cleaned
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[(role.value, ROLE_LABELS[role]) for role in Role]
+    )

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from casework.accounts import admin_views, views
+
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("login/verify/", views.verify_view, name="login_verify"),
+    path("login/enrol/", views.enrol_view, name="login_enrol"),
+    path("logout/", views.logout_view, name="logout"),
+    path("account/", views.account_view, name="account"),
+    path("account/reauthenticate/", views.reauth_view, name="reauth"),
+    path("account/password/", views.password_change_view, name="password_change"),
+    path("account/backup-codes/", views.backup_codes_new_view, name="backup_codes_new"),
+    path(
+        "account/devices/<uuid:device_id>/remove/", views.device_remove_view, name="device_remove"
+    ),
+    path("account/sessions/<uuid:public_id>/end/", views.session_end_view, name="session_end"),
+    path(
+        "account/sessions/end-others/", views.sessions_end_others_view, name="sessions_end_others"
+    ),
+    path("admin/users/", admin_views.users_view, name="admin_users"),
+    path("admin/users/invite/", admin_views.invite_view, name="admin_invite"),
+    path("admin/users/<uuid:user_id>/role/", admin_views.role_view, name="admin_role"),
+    path(
+        "admin/users/<uuid:user_id>/deactivate/",
+        admin_views.deactivate_view,
+        name="admin_deactivate",
+    ),
+    path(
+        "admin/users/<uuid:user_id>/reset-second-factor/",
+        admin_views.reset_second_factor_view,
+        name="admin_reset_second_factor",
+    ),
+    path("admin/users/<uuid:user_id>/unlock/", admin_views.unlock_view, name="admin_unlock"),
+    path("admin/users/<uuid:user_id>/revoke/", admin_views.panic_revoke_view, name="admin_revoke"),
+    path("invitation/<str:token>/", admin_views.invitation_accept_view, name="invitation_accept"),
+]

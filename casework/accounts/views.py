@@ -1,0 +1,269 @@
+"""Sign-in, second factor, enrolment, the user's own security page, step-up, invitations.
+
+Short function views; the security story of each is in its decorators.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from casework.accounts import services
+from casework.accounts.decorators import safe_next, step_up_required
+from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
+from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
+from casework.audit.models import Action
+from casework.audit.services import record
+
+GENERIC_LOGIN_ERROR = "The username or password is not right, or the account cannot sign in."
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+@sensitive_post_parameters()
+@GET_POST
+def login_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_authenticated and user.is_verified():
+        return redirect("home")
+    form = PasswordStepForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            status = _password_step(request, form)
+            if status == 302:
+                return redirect("login_verify")
+        else:
+            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+    else:
+        request.session["login_next"] = safe_next(request, request.GET.get("next"))
+    reason = request.GET.get("reason")
+    return render(request, "accounts/login.html", {"form": form, "reason": reason}, status=status)
+
+
+def _password_step(request: HttpRequest, form: PasswordStepForm) -> int:
+    username = form.cleaned_data["username"]
+    if services.login_blocked(request, username):
+        record(Action.LOGIN_THROTTLED, request=request, decision="deny")
+        form.add_error(None, _("Too many attempts. Wait 15 minutes, or ask your administrator."))
+        return 429
+    user = authenticate(request, username=username, password=form.cleaned_data["password"])
+    if user is None:
+        services.login_failed(request, username)
+        form.add_error(None, _(GENERIC_LOGIN_ERROR))
+        return 200
+    next_url = request.session.get("login_next", "/")
+    login(request, user)  # new session key after the password step (R17)
+    request.session["login_next"] = next_url
+    return 302
+
+
+@sensitive_post_parameters()
+@GET_POST
+def verify_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_verified():
+        return redirect("home")
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect("login_enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = _check_code(request, user, form.cleaned_data["code"])
+        if device is not None:
+            next_url = request.session.get("login_next", "/")
+            otp_login(request, device)
+            services.second_factor_passed(request, user)
+            return HttpResponseRedirect(safe_next(request, next_url))
+        form.add_error("code", _code_error(user))
+    return render(request, "accounts/verify.html", {"form": form})
+
+
+def _check_code(request: HttpRequest, user: User, code: str) -> Any:
+    """The device that accepts ``code``, or None. Rows are locked, so ten concurrent
+    submissions of one code succeed once (R4)."""
+    compact = code.strip().replace(" ", "")
+    with transaction.atomic():
+        if compact.isdigit() and len(compact) == 6:
+            devices: list[Any] = list(
+                TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True)
+            )
+        else:
+            devices = list(BackupCodeDevice.objects.select_for_update().filter(user=user))
+        for device in devices:
+            if device.verify_token(compact):
+                return device
+        record(Action.OTP_FAILED, actor=user, request=request, decision="deny")
+    return None
+
+
+def _code_error(user: User) -> str:
+    devices = [*TOTPDevice.objects.filter(user=user, confirmed=True)]
+    devices += list(BackupCodeDevice.objects.filter(user=user))
+    if devices and all(not device.verify_is_allowed()[0] for device in devices):
+        return _("Too many wrong codes. Wait a little, then try again with a new code.")
+    return _("That code did not work. Check the time on your phone and try a new code.")
+
+
+@sensitive_post_parameters()
+@sensitive_variables("device", "secret", "codes")
+@GET_POST
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_verified():
+        return redirect("account")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect("login_verify")
+    device = services.pending_totp_device(user)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            accepted = locked.verify_token(form.cleaned_data["code"])
+            if accepted:
+                services.confirm_totp_device(request, locked)
+                codes = services.issue_backup_codes(user, request)
+        if accepted:
+            otp_login(request, locked)
+            services.second_factor_passed(request, user)
+            return render(request, "accounts/backup_codes.html", _codes_context(codes))
+        form.add_error("code", _("That code did not work. Scan the QR code again and retry."))
+    secret = _base32(device.key)
+    otpauth = (
+        f"otpauth://totp/Safe%20Passage:{user.username}?secret={secret}"
+        "&issuer=Safe%20Passage&algorithm=SHA1&digits=6&period=30"
+    )
+    qr_svg = segno.make(otpauth, error="m").svg_inline(scale=5, title=_("QR code to scan"))
+    context = {"form": form, "qr_svg": qr_svg, "secret": " ".join(_chunks(secret, 4))}
+    return render(request, "accounts/enrol.html", context)
+
+
+def _base32(hex_key: str) -> str:
+    import base64
+
+    return base64.b32encode(bytes.fromhex(hex_key)).decode("ascii").rstrip("=")
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _codes_context(codes: list[str]) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    text = "Safe Passage casework: backup codes. Each works once.\n" + "\n".join(codes) + "\n"
+    return {"codes": codes, "download": "data:text/plain;charset=utf-8," + quote(text)}
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_authenticated:
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
+        record(Action.LOGOUT, actor=user, request=request)
+    logout(request)
+    response = redirect("login")
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
+@require_http_methods(["GET"])
+def account_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    context = {
+        "devices": TOTPDevice.objects.filter(user=user, confirmed=True),
+        "backup": BackupCodeDevice.objects.filter(user=user).first(),
+        "sessions": UserSession.objects.filter(user=user).order_by("-created_at"),
+        "current_session": request.session.session_key,
+        "locked": services.is_locked(user),
+    }
+    return render(request, "accounts/account.html", context)
+
+
+@require_POST
+def session_end_view(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user: Any = request.user
+    services.end_session(user=user, public_id=public_id, request=request)
+    messages.success(request, _("The session was ended."))
+    return redirect("account")
+
+
+@require_POST
+@step_up_required
+def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    count = services.end_other_sessions(user, keep=request.session.session_key)
+    record(Action.SESSION_ENDED, actor=user, request=request, count=count)
+    messages.success(request, _("All your other sessions were ended."))
+    return redirect("account")
+
+
+@require_POST
+@step_up_required
+@sensitive_variables("codes")
+def backup_codes_new_view(request: HttpRequest) -> HttpResponse:
+    codes = services.issue_backup_codes(request.user, request)  # type: ignore[arg-type]
+    return render(request, "accounts/backup_codes.html", _codes_context(codes))
+
+
+@require_POST
+@step_up_required
+def device_remove_view(request: HttpRequest, device_id: Any) -> HttpResponse:
+    user: Any = request.user
+    device = TOTPDevice.objects.filter(user=user, public_id=device_id, confirmed=True).first()
+    if device is None:
+        return render(request, "404.html", status=404)
+    if TOTPDevice.objects.filter(user=user, confirmed=True).count() <= 1:
+        messages.error(request, _("This is your only authenticator; it cannot be removed."))
+        return redirect("account")
+    services.remove_device(request, user, device)
+    messages.success(request, _("The authenticator was removed."))
+    return redirect("account")
+
+
+@sensitive_post_parameters()
+@GET_POST
+@step_up_required
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.change_password(request, user, form.cleaned_data["new_password"])
+        # Keep this session signed in; every other one has ended.
+        from django.contrib.auth import update_session_auth_hash
+
+        update_session_auth_hash(request, user)
+        messages.success(request, _("Your password was changed and your other sessions ended."))
+        return redirect("account")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@sensitive_post_parameters()
+@GET_POST
+def reauth_view(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _check_code(request, user, form.cleaned_data["code"]) is not None:
+            import time
+
+            request.session["otp_verified_at"] = time.time()
+            record(Action.REAUTHENTICATED, actor=user, request=request)
+            return HttpResponseRedirect(next_url)
+        form.add_error("code", _code_error(user))
+    return render(request, "accounts/reauth.html", {"form": form, "next": next_url})
+
+
+def login_notice(request: HttpRequest) -> dict[str, Any] | None:
+    """The previous sign-in and the failures since, shown once after signing in (R14)."""
+    notice = request.session.pop("login_notice", None)
+    return notice if isinstance(notice, dict) else None
