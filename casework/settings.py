@@ -172,13 +172,16 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Sessions and cookies ---------------------------------------------------------
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # server-side, revocable
-SESSION_COOKIE_AGE = env_int("CASEWORK_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
+# Idle timeout and absolute lifetime are enforced by SessionPolicyMiddleware, which deletes
+# the session row; the cookie itself lives as long as the absolute lifetime at most.
+CASEWORK_SESSION_IDLE_SECONDS = env_int("CASEWORK_SESSION_IDLE_SECONDS", 15 * 60, minimum=60)
 CASEWORK_SESSION_ABSOLUTE_SECONDS = env_int(
     "CASEWORK_SESSION_ABSOLUTE_SECONDS", 8 * 60 * 60, minimum=300
 )
+SESSION_COOKIE_AGE = CASEWORK_SESSION_ABSOLUTE_SECONDS
 CASEWORK_STEP_UP_SECONDS = 5 * 60  # sensitive actions need a second factor this fresh
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is then an idle timeout
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"

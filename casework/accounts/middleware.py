@@ -56,7 +56,7 @@ class SessionPolicyMiddleware:
         now = time.time()
         session = request.session
         last_seen = session.get("last_seen_at", now)
-        if now - last_seen > settings.SESSION_COOKIE_AGE:
+        if now - last_seen > settings.CASEWORK_SESSION_IDLE_SECONDS:
             return "idle"
         started = session.get("session_started_at")
         if started is not None and now - started > settings.CASEWORK_SESSION_ABSOLUTE_SECONDS:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -174,9 +175,13 @@ def end_other_sessions(user: User, *, keep: str | None) -> int:
 
 @transaction.atomic
 def change_password(request: HttpRequest, user: User, new_password: str) -> None:
+    """Every other session ends; this one stays signed in under a new session key."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    end_other_sessions(user, keep=request.session.session_key)
+    old_key = request.session.session_key
+    end_other_sessions(user, keep=old_key)
+    update_session_auth_hash(request, user)  # cycles the key
+    UserSession.objects.filter(session_key=old_key).update(session_key=request.session.session_key)
     record(Action.PASSWORD_CHANGED, actor=user, request=request)
 
 

@@ -5,6 +5,8 @@ Short function views; the security story of each is in its decorators.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import segno
@@ -35,7 +37,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.is_authenticated and user.is_verified():
         return redirect("home")
-    form = PasswordStepForm(request.POST or None)
+    form = PasswordStepForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -75,21 +77,27 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return redirect("login_enrol")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        device = _check_code(request, user, form.cleaned_data["code"])
-        if device is not None:
+        check = _check_code(request, user, form.cleaned_data["code"])
+        if check.device is not None:
             next_url = request.session.get("login_next", "/")
-            otp_login(request, device)
+            otp_login(request, check.device)
             services.second_factor_passed(request, user)
             return HttpResponseRedirect(safe_next(request, next_url))
-        form.add_error("code", _code_error(user))
+        form.add_error("code", _code_error(check))
     return render(request, "accounts/verify.html", {"form": form})
 
 
-def _check_code(request: HttpRequest, user: User, code: str) -> Any:
-    """The device that accepts ``code``, or None. Rows are locked, so ten concurrent
-    submissions of one code succeed once (R4)."""
+@dataclass(frozen=True)
+class CodeCheck:
+    device: Any  # the device that accepted the code, or None
+    throttled: bool  # refused without looking: too many recent failures
+
+
+def _check_code(request: HttpRequest | None, user: User, code: str) -> CodeCheck:
+    """Rows are locked while a code is checked, so ten concurrent submissions of one code
+    succeed once (R4). Six digits go to the authenticator, anything else to backup codes."""
     compact = code.strip().replace(" ", "")
     with transaction.atomic():
         if compact.isdigit() and len(compact) == 6:
@@ -98,17 +106,16 @@ def _check_code(request: HttpRequest, user: User, code: str) -> Any:
             )
         else:
             devices = list(BackupCodeDevice.objects.select_for_update().filter(user=user))
+        throttled = bool(devices) and all(not d.verify_is_allowed()[0] for d in devices)
         for device in devices:
             if device.verify_token(compact):
-                return device
+                return CodeCheck(device, throttled=False)
         record(Action.OTP_FAILED, actor=user, request=request, decision="deny")
-    return None
+    return CodeCheck(None, throttled=throttled)
 
 
-def _code_error(user: User) -> str:
-    devices = [*TOTPDevice.objects.filter(user=user, confirmed=True)]
-    devices += list(BackupCodeDevice.objects.filter(user=user))
-    if devices and all(not device.verify_is_allowed()[0] for device in devices):
+def _code_error(check: CodeCheck) -> str:
+    if check.throttled:
         return _("Too many wrong codes. Wait a little, then try again with a new code.")
     return _("That code did not work. Check the time on your phone and try a new code.")
 
@@ -123,7 +130,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return redirect("login_verify")
     device = services.pending_totp_device(user)
-    form = EnrolForm(request.POST or None)
+    form = EnrolForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
@@ -234,13 +241,9 @@ def device_remove_view(request: HttpRequest, device_id: Any) -> HttpResponse:
 @step_up_required
 def password_change_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    form = PasswordChangeForm(user, request.POST or None)
+    form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.change_password(request, user, form.cleaned_data["new_password"])
-        # Keep this session signed in; every other one has ended.
-        from django.contrib.auth import update_session_auth_hash
-
-        update_session_auth_hash(request, user)
         messages.success(request, _("Your password was changed and your other sessions ended."))
         return redirect("account")
     return render(request, "accounts/password_change.html", {"form": form})
@@ -251,15 +254,14 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 def reauth_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        if _check_code(request, user, form.cleaned_data["code"]) is not None:
-            import time
-
+        check = _check_code(request, user, form.cleaned_data["code"])
+        if check.device is not None:
             request.session["otp_verified_at"] = time.time()
             record(Action.REAUTHENTICATED, actor=user, request=request)
             return HttpResponseRedirect(next_url)
-        form.add_error("code", _code_error(user))
+        form.add_error("code", _code_error(check))
     return render(request, "accounts/reauth.html", {"form": form, "next": next_url})
 
 

@@ -1,0 +1,91 @@
+"""Walk the URLconf: every route needs a verified second factor unless allow-listed (R1, R22)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import login_verified
+
+pytestmark = pytest.mark.django_db
+
+# The only routes reachable without a verified second factor.
+PUBLIC = {"login", "healthz", "set_language", "invitation_accept"}
+HALF = {"login_verify", "login_enrol", "logout"}
+
+SAMPLE_KWARGS = {
+    "user_id": uuid.uuid4(),
+    "device_id": uuid.uuid4(),
+    "public_id": uuid.uuid4(),
+    "token": "not-a-real-token",
+}
+
+
+def named_routes(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from named_routes(entry, prefix)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield entry.name, list(entry.pattern.converters)
+
+
+ROUTES = sorted({(name, tuple(kwargs)) for name, kwargs in named_routes()})
+
+
+def url_for(name, kwargs):
+    missing = [key for key in kwargs if key not in SAMPLE_KWARGS]
+    assert not missing, f"route {name} needs sample values for {missing} in SAMPLE_KWARGS"
+    return reverse(name, kwargs={key: SAMPLE_KWARGS[key] for key in kwargs})
+
+
+def test_the_walk_finds_the_routes():
+    names = {name for name, _ in ROUTES}
+    assert {"home", "login", "account", "admin_users"} <= names
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ROUTES, ids=[r[0] for r in ROUTES])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_visitors_reach_only_public_routes(client, name, kwargs, method):
+    response = getattr(client, method)(url_for(name, kwargs))
+    if name in PUBLIC:
+        return
+    assert response.status_code == 302, f"{method.upper()} {name} -> {response.status_code}"
+    assert response.headers["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ROUTES, ids=[r[0] for r in ROUTES])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_password_only_session_reaches_nothing_beyond_the_second_step(
+    client, caseworker, name, kwargs, method
+):
+    client.force_login(caseworker)
+    response = getattr(client, method)(url_for(name, kwargs))
+    if name in PUBLIC | HALF:
+        return
+    assert response.status_code == 302, f"{method.upper()} {name} -> {response.status_code}"
+    assert response.headers["Location"] == reverse("login_verify")
+
+
+def test_there_is_no_self_service_password_reset():
+    names = {name for name, _ in ROUTES}
+    assert not any(name.startswith("password_reset") for name in names)
+    assert "django_otp.plugins.otp_email" not in settings.INSTALLED_APPS
+
+
+def test_object_routes_use_uuids_not_integers():
+    for name, kwargs in ROUTES:
+        url = url_for(name, kwargs) if kwargs else reverse(name)
+        assert "<int:" not in url
+
+
+def test_otp_admin_hides_sensitive_data():
+    assert settings.OTP_ADMIN_HIDE_SENSITIVE_DATA is True
+
+
+def test_a_verified_user_reaches_the_dashboard(client, caseworker):
+    login_verified(client, caseworker)
+    assert client.get(reverse("home")).status_code == 200

@@ -1,0 +1,162 @@
+"""Session lifetimes, kill-switches and step-up (R15-R21)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
+
+from casework.accounts.models import TOTPDevice, UserSession
+from tests.conftest import login_verified, make_totp
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sessions_are_server_side_and_revocable(client, caseworker):
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    login_verified(client, caseworker)
+    assert client.get(reverse("home")).status_code == 200
+    Session.objects.all().delete()
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_the_idle_timeout_is_fifteen_minutes(client, caseworker):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login_verified(client, caseworker)
+        key = client.session.session_key
+    with time_machine.travel(start + timedelta(minutes=14, seconds=59), tick=False):
+        assert client.get(reverse("home")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=29, seconds=59), tick=False):
+        assert client.get(reverse("home")).status_code == 200  # activity resets the clock
+    with time_machine.travel(start + timedelta(minutes=45, seconds=1), tick=False):
+        response = client.get(reverse("home"))
+    assert response.status_code == 302 and "reason=idle" in response.headers["Location"]
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_the_absolute_lifetime_is_eight_hours(client, caseworker):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login_verified(client, caseworker)
+    moment = start
+    while moment < start + timedelta(hours=7, minutes=55):
+        moment += timedelta(minutes=10)
+        with time_machine.travel(moment, tick=False):
+            assert client.get(reverse("home")).status_code == 200
+    with time_machine.travel(start + timedelta(hours=8, seconds=1), tick=False):
+        response = client.get(reverse("home"))
+    assert response.status_code == 302 and "reason=expired" in response.headers["Location"]
+
+
+def test_a_password_change_ends_every_other_session(client, caseworker):
+    caseworker.set_password("an old passphrase that is long")
+    caseworker.save()
+    others = [login_verified(client.__class__(), caseworker) for _ in range(2)]
+    login_verified(client, caseworker)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "current_password": "an old passphrase that is long",
+            "new_password": "a brand new passphrase of words",
+            "new_password_again": "a brand new passphrase of words",
+        },
+    )
+    assert response.status_code == 302
+    for other in others:
+        assert other.get(reverse("home")).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_wrong_current_password_keeps_the_input_and_says_why(client, caseworker):
+    caseworker.set_password("an old passphrase that is long")
+    caseworker.save()
+    login_verified(client, caseworker)
+    response = client.post(
+        reverse("password_change"),
+        {
+            "current_password": "not it at all, sorry",
+            "new_password": "a brand new passphrase of words",
+            "new_password_again": "a brand new passphrase of words",
+        },
+    )
+    assert response.status_code == 200
+    assert "not your current password" in response.content.decode()
+
+
+def test_a_user_can_end_one_of_their_sessions_but_not_someone_elses(client, caseworker, outsider):
+    other = login_verified(client.__class__(), caseworker)
+    theirs = login_verified(client.__class__(), outsider)
+    login_verified(client, caseworker)
+    target = (
+        UserSession.objects.exclude(session_key=client.session.session_key)
+        .filter(user=caseworker)
+        .get()
+    )
+    outsider_session = UserSession.objects.get(user=outsider)
+    client.post(reverse("session_end", args=[outsider_session.public_id]))
+    assert theirs.get(reverse("home")).status_code == 200
+    client.post(reverse("session_end", args=[target.public_id]))
+    assert other.get(reverse("home")).status_code == 302
+
+
+def test_end_all_others_needs_a_fresh_second_factor(client, caseworker):
+    other = login_verified(client.__class__(), caseworker)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login_verified(client, caseworker)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        response = client.post(reverse("sessions_end_others"), {"next": reverse("account")})
+        assert response.headers["Location"].startswith(reverse("reauth"))
+        assert other.get(reverse("home")).status_code == 200
+        device = TOTPDevice.objects.get(user=caseworker)
+        import base64
+
+        import pyotp
+
+        code = pyotp.TOTP(base64.b32encode(bytes.fromhex(device.key)).decode()).now()
+        back = client.post(reverse("reauth"), {"code": code, "next": reverse("account")})
+        assert back.headers["Location"] == reverse("account")
+        client.post(reverse("sessions_end_others"))
+        assert other.get(reverse("home")).status_code == 302
+
+
+def test_a_device_of_another_user_cannot_be_removed(client, caseworker, outsider):
+    login_verified(client, caseworker)
+    make_totp(caseworker)
+    theirs, _ = make_totp(outsider)
+    response = client.post(reverse("device_remove", args=[theirs.public_id]))
+    assert response.status_code == 404
+    assert TOTPDevice.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_last_authenticator_cannot_be_removed(client, caseworker):
+    login_verified(client, caseworker)
+    (device,) = TOTPDevice.objects.filter(user=caseworker)
+    client.post(reverse("device_remove", args=[device.public_id]))
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_removing_a_second_authenticator_works(client, caseworker):
+    login_verified(client, caseworker)
+    extra, _ = make_totp(caseworker)
+    client.post(reverse("device_remove", args=[extra.public_id]))
+    assert not TOTPDevice.objects.filter(pk=extra.pk).exists()
+    assert TOTPDevice.objects.filter(user=caseworker).count() == 1
+
+
+def test_new_backup_codes_replace_the_old_ones(client, caseworker):
+    from casework.accounts.models import BackupCodeDevice
+    from casework.accounts.services import issue_backup_codes
+
+    old = issue_backup_codes(caseworker)
+    login_verified(client, caseworker)
+    response = client.post(reverse("backup_codes_new"))
+    assert response.status_code == 200
+    assert old[0] not in response.content.decode()
+    assert BackupCodeDevice.objects.get(user=caseworker).remaining == 10
