@@ -277,7 +277,8 @@ def test_logout_is_post_only_and_clears_site_data(client, alice):
     assert client.get(reverse("home")).status_code == 302
 
 
-def test_concurrent_submissions_of_one_code_succeed_once(alice, app, transactional_db):
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_of_one_code_succeed_once(alice, app):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL; CI runs this test there (R4, R66)")
     from django.db import connections

@@ -56,7 +56,9 @@ def invite_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose a role for the invitation."))
         return redirect("admin_users")
-    token = services.create_invitation(admin=admin, role=Role(form.cleaned_data["role"]))
+    token = services.create_invitation(
+        admin=admin, role=Role(form.cleaned_data["role"]), request=request
+    )
     link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
     return render(request, "accounts/admin/invited.html", {"link": link})
 
@@ -70,7 +72,9 @@ def role_view(request: HttpRequest, user_id: Any) -> HttpResponse:
     _not_self(admin, user)
     form = RoleForm(request.POST)
     if form.is_valid():
-        services.set_role(admin=admin, user=user, role=Role(form.cleaned_data["role"]))
+        services.set_role(
+            admin=admin, user=user, role=Role(form.cleaned_data["role"]), request=request
+        )
         messages.success(request, _("The role was changed; their sessions ended."))
     return redirect("admin_users")
 
@@ -109,7 +113,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             "expired": _("This invitation link has expired. Ask for a new one."),
         }[str(problem)]
         return render(request, "accounts/invitation_invalid.html", {"reason": reason}, status=410)
-    form = InvitationAcceptForm(request.POST or None)
+    form = InvitationAcceptForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.accept_invitation(
             token=token,
