@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "django_otp",
+    "django_otp_webauthn",
     "casework.accounts",
     "casework.audit",
     "casework.keystore",
@@ -181,6 +182,19 @@ CASEWORK_SESSION_ABSOLUTE_SECONDS = env_int(
 SESSION_COOKIE_AGE = CASEWORK_SESSION_ABSOLUTE_SECONDS
 CASEWORK_STEP_UP_SECONDS = 5 * 60  # sensitive actions need a second factor this fresh
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Passkeys: a second factor only (never passwordless), user verification required.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "casework.accounts.webauthn.StrictWebAuthnHelper"
+OTP_WEBAUTHN_RP_NAME = "Safe Passage casework"
+# The relying-party id cannot be changed later without every user registering again.
+OTP_WEBAUTHN_RP_ID = env_str(
+    "CASEWORK_WEBAUTHN_RP_ID", "localhost" if not PROD else ALLOWED_HOSTS[0]
+)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "CASEWORK_WEBAUTHN_ORIGINS",
+    ["http://localhost:8000"] if not PROD else [f"https://{OTP_WEBAUTHN_RP_ID}"],
+)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -14,7 +14,16 @@ pytestmark = pytest.mark.django_db
 
 # The only routes reachable without a verified second factor.
 PUBLIC = {"login", "healthz", "set_language", "invitation_accept"}
-HALF = {"login_verify", "login_enrol", "logout"}
+HALF = {
+    "login_verify",
+    "login_enrol",
+    "logout",
+    "credential-authentication-begin",
+    "credential-authentication-complete",
+    "credential-registration-begin",
+    "credential-registration-complete",
+    "js-i18n-catalog",
+}
 
 SAMPLE_KWARGS = {
     "user_id": uuid.uuid4(),
@@ -24,13 +33,14 @@ SAMPLE_KWARGS = {
 }
 
 
-def named_routes(resolver=None, prefix=""):
+def named_routes(resolver=None, namespace=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
-            yield from named_routes(entry, prefix)
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from named_routes(entry, inner)
         elif isinstance(entry, URLPattern) and entry.name:
-            yield entry.name, list(entry.pattern.converters)
+            yield namespace + entry.name, list(entry.pattern.converters)
 
 
 ROUTES = sorted({(name, tuple(kwargs)) for name, kwargs in named_routes()})
@@ -64,7 +74,7 @@ def test_a_password_only_session_reaches_nothing_beyond_the_second_step(
 ):
     client.force_login(caseworker)
     response = getattr(client, method)(url_for(name, kwargs))
-    if name in PUBLIC | HALF:
+    if name.split(":")[-1] in PUBLIC | HALF:
         return
     assert response.status_code == 302, f"{method.upper()} {name} -> {response.status_code}"
     assert response.headers["Location"] == reverse("login_verify")

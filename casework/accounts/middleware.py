@@ -21,7 +21,20 @@ from casework.accounts.models import UserSession
 # Reachable by anyone.
 PUBLIC_VIEWS = frozenset({"login", "healthz", "set_language", "invitation_accept"})
 # Reachable after the password step, before the second factor.
-HALF_AUTHENTICATED_VIEWS = frozenset({"login_verify", "login_enrol", "logout"})
+HALF_AUTHENTICATED_VIEWS = frozenset(
+    {
+        "login_verify",
+        "login_enrol",
+        "logout",
+        # Passkey steps; django-otp-webauthn refuses registration to a user who already has
+        # a device but has not used it in this session.
+        "credential-authentication-begin",
+        "credential-authentication-complete",
+        "credential-registration-begin",
+        "credential-registration-complete",
+        "js-i18n-catalog",
+    }
+)
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 

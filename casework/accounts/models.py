@@ -23,6 +23,11 @@ class Organisation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # R2: coordinators, org admins and auditors sign in with a passkey only (phishing
+    # resistant), and not a synced one. On by default; the demo organisations turn it off.
+    passkeys_required_for_privileged = models.BooleanField(
+        _("privileged roles must use a passkey"), default=True
+    )
 
     class Meta:
         verbose_name = _("organisation")

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp_webauthn.models import WebAuthnCredential
 
 from casework.accounts.models import (
     BackupCode,
@@ -166,11 +167,19 @@ def end_session(*, user: User, public_id: uuid.UUID, request: HttpRequest) -> bo
 
 @transaction.atomic
 def end_other_sessions(user: User, *, keep: str | None) -> int:
-    """The kill-switch: every session of ``user`` but ``keep`` ends before its next request."""
-    others = [s for s in UserSession.objects.filter(user=user) if s.session_key != keep]
-    for user_session in others:
+    """The kill-switch: every session of ``user`` but ``keep`` ends before its next request,
+    including sessions that have passed only the password step (they have no UserSession)."""
+    ended = 0
+    for user_session in UserSession.objects.filter(user=user).exclude(session_key=keep or ""):
         _end(user_session)
-    return len(others)
+        ended += 1
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(
+        session_key=keep or ""
+    ):
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
 
 
 @transaction.atomic
@@ -261,15 +270,22 @@ def reset_second_factor(*, admin: User, user: User, request: HttpRequest | None 
     """Delete every device and end every session: the user re-enrols at next sign-in."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
+    WebAuthnCredential.objects.filter(user=user).delete()
     end_other_sessions(user, keep=None)
     record(Action.SECOND_FACTOR_RESET, actor=admin, target=user, request=request)
 
 
 @transaction.atomic
 def panic_revoke(*, admin: User, user: User, request: HttpRequest | None = None) -> None:
-    """A seized laptop: every session and every device of the user, in one transaction (R19)."""
+    """A seized laptop: every session and device of the user, and the password too (whoever
+    holds the laptop may know it), in one transaction (R19). The account stays disabled;
+    the person comes back through a new invitation."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
+    WebAuthnCredential.objects.filter(user=user).delete()
+    user.set_unusable_password()
+    user.is_active = False
+    user.save(update_fields=["password", "is_active"])
     end_other_sessions(user, keep=None)
     record(Action.PANIC_REVOKE, actor=admin, target=user, request=request)
 
@@ -327,8 +343,11 @@ def find_invitation(token: str) -> Invitation:
 def accept_invitation(
     *, token: str, username: str, password: str, request: HttpRequest | None = None
 ) -> User:
-    invitation = find_invitation(token)
-    Invitation.objects.select_for_update().get(pk=invitation.pk)
+    found = find_invitation(token)
+    # Check again on the locked row: two acceptances at once must not both succeed.
+    invitation = Invitation.objects.select_for_update().get(pk=found.pk)
+    if invitation.accepted_at is not None:
+        raise InvitationInvalid("used")
     organisation: Organisation = invitation.organisation
     user = User.objects.create_user(username, organisation=organisation, password=password)
     user.groups.add(Group.objects.get(name=invitation.role))

@@ -1,10 +1,40 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
+from django_otp_webauthn.views import BeginCredentialRegistrationView
 
-from casework.accounts import admin_views, views
+from casework.accounts import admin_views, views, webauthn
+
+# django-otp-webauthn's JSON endpoints, with our stricter completion views.
+webauthn_patterns = (
+    [
+        path(
+            "registration/begin/",
+            BeginCredentialRegistrationView.as_view(),
+            name="credential-registration-begin",
+        ),
+        path(
+            "registration/complete/",
+            webauthn.CompleteRegistrationView.as_view(),
+            name="credential-registration-complete",
+        ),
+        path(
+            "authentication/begin/",
+            webauthn.BeginAuthenticationView.as_view(),
+            name="credential-authentication-begin",
+        ),
+        path(
+            "authentication/complete/",
+            webauthn.CompleteAuthenticationView.as_view(),
+            name="credential-authentication-complete",
+        ),
+        path("jsi18n/", views.webauthn_catalog, name="js-i18n-catalog"),
+    ],
+    "otp_webauthn",
+)
 
 urlpatterns = [
+    path("webauthn/", include(webauthn_patterns)),
     path("login/", views.login_view, name="login"),
     path("login/verify/", views.verify_view, name="login_verify"),
     path("login/enrol/", views.enrol_view, name="login_enrol"),

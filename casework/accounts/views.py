@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import JavaScriptCatalog
 from django_otp import login as otp_login
 
 from casework.accounts import services
@@ -26,6 +27,8 @@ from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, Pas
 from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
 from casework.audit.models import Action
 from casework.audit.services import record
+
+webauthn_catalog = JavaScriptCatalog.as_view(packages=["django_otp_webauthn"])
 
 GENERIC_LOGIN_ERROR = "The username or password is not right, or the account cannot sign in."
 GET_POST = require_http_methods(["GET", "POST"])
