@@ -21,14 +21,20 @@ def make_user(*, organisation: Organisation, role: Role | None = None, **kwargs)
     return user
 
 
+# Test organisations let privileged roles use authenticator apps, so most tests can drive
+# sign-in with pyotp; tests/test_passkeys.py turns the passkey policy (R2) on explicitly.
 @pytest.fixture
 def organisation(db) -> Organisation:
-    return Organisation.objects.create(name="Alpha Aid (test)")
+    return Organisation.objects.create(
+        name="Alpha Aid (test)", passkeys_required_for_privileged=False
+    )
 
 
 @pytest.fixture
 def other_organisation(db) -> Organisation:
-    return Organisation.objects.create(name="Beta Help (test)")
+    return Organisation.objects.create(
+        name="Beta Help (test)", passkeys_required_for_privileged=False
+    )
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ SAMPLE_KWARGS = {
     "device_id": uuid.uuid4(),
     "public_id": uuid.uuid4(),
     "token": "not-a-real-token",
+    "credential_hash": "0" * 64,
 }
 
 

@@ -197,10 +197,16 @@ def change_password(request: HttpRequest, user: User, new_password: str) -> None
 # --- devices ---------------------------------------------------------------------------------
 
 
-def confirmed_devices(user: User) -> list[TOTPDevice | BackupCodeDevice]:
-    totp = list(TOTPDevice.objects.filter(user=user, confirmed=True))
-    backup = list(BackupCodeDevice.objects.filter(user=user, confirmed=True))
-    return [*totp, *backup]
+def has_second_factor(user: User, *, passkey_only: bool) -> bool:
+    """Whether the user has a confirmed device that their role may sign in with."""
+    return usable_device_count(user, passkey_only=passkey_only) > 0
+
+
+def usable_device_count(user: User, *, passkey_only: bool) -> int:
+    passkeys = WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
+    if passkey_only:
+        return int(passkeys)
+    return int(passkeys) + TOTPDevice.objects.filter(user=user, confirmed=True).count()
 
 
 def pending_totp_device(user: User) -> TOTPDevice:
@@ -256,7 +262,9 @@ def confirm_totp_device(request: HttpRequest, device: TOTPDevice) -> None:
 
 
 @transaction.atomic
-def remove_device(request: HttpRequest, user: User, device: TOTPDevice) -> None:
+def remove_device(
+    request: HttpRequest, user: User, device: TOTPDevice | WebAuthnCredential
+) -> None:
     device.delete()
     record(Action.DEVICE_REMOVED, actor=user, request=request, device=str(device.pk))
     end_other_sessions(user, keep=request.session.session_key)

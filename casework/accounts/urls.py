@@ -46,6 +46,11 @@ urlpatterns = [
     path(
         "account/devices/<uuid:device_id>/remove/", views.device_remove_view, name="device_remove"
     ),
+    path(
+        "account/passkeys/<str:credential_hash>/remove/",
+        views.passkey_remove_view,
+        name="passkey_remove",
+    ),
     path("account/sessions/<uuid:public_id>/end/", views.session_end_view, name="session_end"),
     path(
         "account/sessions/end-others/", views.sessions_end_others_view, name="sessions_end_others"

@@ -20,11 +20,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import JavaScriptCatalog
 from django_otp import login as otp_login
+from django_otp_webauthn.models import WebAuthnCredential
 
 from casework.accounts import services
 from casework.accounts.decorators import safe_next, step_up_required
 from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
 from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
+from casework.accounts.webauthn import requires_passkey
 from casework.audit.models import Action
 from casework.audit.services import record
 
@@ -78,9 +80,13 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.is_verified():
         return redirect("home")
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    passkey_only = requires_passkey(user)
+    if not services.has_second_factor(user, passkey_only=passkey_only):
         return redirect("login_enrol")
     form = CodeForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "passkey_only": passkey_only, "has_passkey": _has_passkey(user)}
+    if request.method == "POST" and passkey_only:
+        return _passkey_required(request, "accounts/verify.html", context)
     if request.method == "POST" and form.is_valid():
         check = _check_code(request, user, form.cleaned_data["code"])
         if check.device is not None:
@@ -89,7 +95,20 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             services.second_factor_passed(request, user)
             return HttpResponseRedirect(safe_next(request, next_url))
         form.add_error("code", _code_error(check))
-    return render(request, "accounts/verify.html", {"form": form})
+    return render(request, "accounts/verify.html", context)
+
+
+def _has_passkey(user: Any) -> bool:
+    return bool(WebAuthnCredential.objects.filter(user=user, confirmed=True).exists())
+
+
+def _passkey_required(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """R2: codes are refused for this role; only a passkey completes the step."""
+    record(Action.OTP_FAILED, actor=request.user, request=request, decision="deny", kind="code")
+    context["form"].add_error(
+        None, _("Your role signs in with a passkey only; codes are not accepted.")
+    )
+    return render(request, template, context, status=403)
 
 
 @dataclass(frozen=True)
@@ -130,8 +149,11 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if user.is_verified():
         return redirect("account")
-    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    passkey_only = requires_passkey(user)
+    if services.has_second_factor(user, passkey_only=passkey_only):
         return redirect("login_verify")
+    if passkey_only:
+        return render(request, "accounts/enrol_passkey.html")
     device = services.pending_totp_device(user)
     form = EnrolForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -190,6 +212,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     context = {
         "devices": TOTPDevice.objects.filter(user=user, confirmed=True),
+        "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True),
         "backup": BackupCodeDevice.objects.filter(user=user).first(),
         "sessions": UserSession.objects.filter(user=user).order_by("-created_at"),
         "current_session": request.session.session_key,
@@ -229,13 +252,30 @@ def backup_codes_new_view(request: HttpRequest) -> HttpResponse:
 def device_remove_view(request: HttpRequest, device_id: Any) -> HttpResponse:
     user: Any = request.user
     device = TOTPDevice.objects.filter(user=user, public_id=device_id, confirmed=True).first()
+    return _remove(request, user, device)
+
+
+@require_POST
+@step_up_required
+def passkey_remove_view(request: HttpRequest, credential_hash: str) -> HttpResponse:
+    user: Any = request.user
+    device = WebAuthnCredential.objects.filter(
+        user=user, credential_id_sha256=credential_hash, confirmed=True
+    ).first()
+    return _remove(request, user, device)
+
+
+def _remove(request: HttpRequest, user: Any, device: Any) -> HttpResponse:
+    """Remove one of the user's own devices, never the last one that can sign them in."""
     if device is None:
         return render(request, "404.html", status=404)
-    if TOTPDevice.objects.filter(user=user, confirmed=True).count() <= 1:
-        messages.error(request, _("This is your only authenticator; it cannot be removed."))
+    passkey_only = requires_passkey(user)
+    counts = isinstance(device, WebAuthnCredential) or not passkey_only
+    if counts and services.usable_device_count(user, passkey_only=passkey_only) <= 1:
+        messages.error(request, _("This is your only way to sign in; it cannot be removed."))
         return redirect("account")
     services.remove_device(request, user, device)
-    messages.success(request, _("The authenticator was removed."))
+    messages.success(request, _("The device was removed."))
     return redirect("account")
 
 
@@ -258,6 +298,11 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = CodeForm(request.POST if request.method == "POST" else None)
+    passkey_only = requires_passkey(user)
+    context = {"form": form, "next": next_url, "passkey_only": passkey_only}
+    context["has_passkey"] = _has_passkey(user)
+    if request.method == "POST" and passkey_only:
+        return _passkey_required(request, "accounts/reauth.html", context)
     if request.method == "POST" and form.is_valid():
         check = _check_code(request, user, form.cleaned_data["code"])
         if check.device is not None:
@@ -265,7 +310,7 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
             record(Action.REAUTHENTICATED, actor=user, request=request)
             return HttpResponseRedirect(next_url)
         form.add_error("code", _code_error(check))
-    return render(request, "accounts/reauth.html", {"form": form, "next": next_url})
+    return render(request, "accounts/reauth.html", context)
 
 
 def login_notice(request: HttpRequest) -> dict[str, Any] | None:

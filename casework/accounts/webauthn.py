@@ -34,7 +34,7 @@ PRIVILEGED = (Role.COORDINATOR, Role.ORG_ADMIN, Role.AUDITOR)
 
 def requires_passkey(user: Any) -> bool:
     """R2: privileged roles in an organisation with the policy on may use only passkeys."""
-    if not user.organisation.passkeys_required_for_privileged:
+    if not user.is_authenticated or not user.organisation.passkeys_required_for_privileged:
         return False
     return any(user.has_role(role) for role in PRIVILEGED)
 

@@ -81,7 +81,10 @@ def seed_accounts(data_dir: Path) -> tuple[list[DemoLogin], int]:
     logins: list[DemoLogin] = []
     created = 0
     for slug, name in DEMO_ORGANISATIONS.items():
-        organisation, _ = Organisation.objects.get_or_create(name=name)
+        # Passkeys are not required here, so a new user can try every role with an app.
+        organisation, _ = Organisation.objects.get_or_create(
+            name=name, defaults={"passkeys_required_for_privileged": False}
+        )
         for role in Role:
             username = f"{slug}-{role.value.replace('_', '-')}"
             user = User.objects.filter(username=username).first()
