@@ -313,3 +313,47 @@ def test_sessions_are_capped_at_three(client, alice):
     assert UserSession.objects.filter(user=alice).count() == 3
     assert clients[0].get(reverse("home")).status_code == 302
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_an_unknown_username_costs_one_argon2_run_like_a_known_one(client, alice, monkeypatch):
+    """R9 without a stopwatch: the expensive step, one Argon2 computation, happens for an
+    unknown username as for a wrong password, so timing does not tell who has an account."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    runs = []
+    real_encode, real_verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
+
+    def counting_encode(self, *args, **kwargs):
+        runs.append("encode")
+        return real_encode(self, *args, **kwargs)
+
+    def counting_verify(self, *args, **kwargs):
+        runs.append("verify")
+        return real_verify(self, *args, **kwargs)
+
+    monkeypatch.setattr(Argon2PasswordHasher, "encode", counting_encode)
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", counting_verify)
+    password_step(client, username="alice", password="wrong but long enough")
+    known = list(runs)
+    runs.clear()
+    password_step(client.__class__(), username="nobody-at-all", password="wrong but long enough")
+    assert len(known) == 1 and len(runs) == 1
+
+
+def test_an_old_pbkdf2_hash_is_upgraded_to_argon2id_at_sign_in(client, alice, app):
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    alice.password = PBKDF2PasswordHasher().encode(PASSWORD, "somesalt12345678")
+    alice.save()
+    assert password_step(client).status_code == 302
+    alice.refresh_from_db()
+    assert alice.password.startswith("argon2$argon2id$")
+
+
+def test_a_cross_site_logout_without_a_token_is_refused(caseworker):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login_verified(client, caseworker)
+    assert client.post(reverse("logout")).status_code == 403
+    assert client.get(reverse("home")).status_code == 200

@@ -262,7 +262,10 @@ class Invitation(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
     role = models.CharField(max_length=20)
     token_digest = models.BinaryField(unique=True)
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    # None: made by an operator with `manage.py create_organisation` (the first admin).
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True)

@@ -320,16 +320,37 @@ def invitation_digest(token: str) -> bytes:
 @transaction.atomic
 def create_invitation(*, admin: User, role: Role, request: HttpRequest | None = None) -> str:
     """Returns the token for the link (shown once); only its digest is stored."""
-    token = secrets.token_urlsafe(32)  # 256 bits
-    invitation = Invitation.objects.create(
-        organisation=admin.organisation,
-        role=role.value,
-        token_digest=invitation_digest(token),
-        created_by=admin,
-        expires_at=timezone.now() + INVITATION_LIFETIME,
-    )
+    token, invitation = _new_invitation(admin.organisation, role, created_by=admin)
     record(Action.INVITATION_CREATED, actor=admin, target=invitation, request=request, role=role)
     return token
+
+
+@transaction.atomic
+def create_bootstrap_invitation(*, organisation: Organisation, role: Role) -> str:
+    """The first administrator's invitation, made by an operator's command."""
+    token, invitation = _new_invitation(organisation, role, created_by=None)
+    record(
+        Action.INVITATION_CREATED,
+        organisation_id=organisation.pk,
+        target=invitation,
+        role=role,
+        by="create_organisation",
+    )
+    return token
+
+
+def _new_invitation(
+    organisation: Organisation, role: Role, *, created_by: User | None
+) -> tuple[str, Invitation]:
+    token = secrets.token_urlsafe(32)  # 256 bits
+    invitation = Invitation.objects.create(
+        organisation=organisation,
+        role=role.value,
+        token_digest=invitation_digest(token),
+        created_by=created_by,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    return token, invitation
 
 
 class InvitationInvalid(Exception):

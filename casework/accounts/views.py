@@ -222,6 +222,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@step_up_required
 def session_end_view(request: HttpRequest, public_id: Any) -> HttpResponse:
     user: Any = request.user
     services.end_session(user=user, public_id=public_id, request=request)
