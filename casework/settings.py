@@ -63,6 +63,20 @@ else:
 # a few false candidates (CipherSweet's bound 2 <= R/2^L < sqrt(R)), filtered by decryption.
 CASEWORK_BLIND_INDEX_ROWS = env_int("CASEWORK_BLIND_INDEX_ROWS", 10_000, minimum=16)
 
+# Audit log: signed checkpoints every N entries, with an Ed25519 key outside the database.
+CASEWORK_AUDIT_CHECKPOINT_EVERY = env_int("CASEWORK_AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
+CASEWORK_AUDIT_ORIGIN = env_str("CASEWORK_AUDIT_ORIGIN", "safe-passage-casework")
+if PROD:
+    CASEWORK_AUDIT_KEY_FILE = Path(env_str("CASEWORK_AUDIT_KEY_FILE"))
+else:
+    CASEWORK_AUDIT_KEY_FILE = Path(
+        env_str("CASEWORK_AUDIT_KEY_FILE", str(DATA_DIR / "audit-signing.key"))
+    )
+# Auditors are alerted when a user views more distinct cases than this in an hour (R47),
+# or in a day (the "bulk access" list, also 3x their own daily median).
+CASEWORK_ALERT_CASES_PER_HOUR = env_int("CASEWORK_ALERT_CASES_PER_HOUR", 30, minimum=1)
+CASEWORK_ALERT_CASES_PER_DAY = env_int("CASEWORK_ALERT_CASES_PER_DAY", 50, minimum=1)
+
 # --- Applications -----------------------------------------------------------------
 
 INSTALLED_APPS = [

@@ -116,3 +116,18 @@ def org_admin(organisation) -> User:
 @pytest.fixture
 def outsider(other_organisation) -> User:
     return make_user(organisation=other_organisation, role=Role.CASEWORKER, username="oscar")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Transactional tests empty the test database with TRUNCATE, which the audit table
+    refuses on PostgreSQL unless casework.audit_maintenance is on: turn it on for the test
+    database only. UPDATE and DELETE stay refused (tests/test_audit_log.py proves it)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            with connection.cursor() as cursor:
+                name = connection.ops.quote_name(connection.settings_dict["NAME"])
+                cursor.execute(f"ALTER DATABASE {name} SET casework.audit_maintenance = 'on'")
+            connection.close()  # new sessions pick the setting up

@@ -28,6 +28,7 @@ def main() -> None:
 
     setup_test_environment()
     call_command("init_keys", verbosity=0)
+    call_command("audit_checkpoint", "--init-key", verbosity=0)
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     org = Organisation.objects.create(name="Probe")

@@ -686,11 +686,11 @@ def test_every_user_action_is_audited_with_actor_and_target(
     admin_client, org_admin, colleague, route
 ):
     _lock(colleague.username)
-    AuditEvent.objects.all().delete()
+    start = _last_seq()  # the log is append-only: look at what comes after this
 
     admin_client.post(reverse(route, args=[colleague.pk]), {**ACTION_DATA, "role": "auditor"})
 
-    events = list(AuditEvent.objects.filter(action=AUDITED_ACTION[route]))
+    events = list(AuditEvent.objects.filter(seq__gt=start, action=AUDITED_ACTION[route]))
     assert len(events) == 1
     event = events[0]
     assert event.actor_id == org_admin.pk
@@ -735,11 +735,16 @@ def test_invitations_are_audited_without_token_or_password(admin_client, org_adm
         assert bytes(invitation.token_digest).hex() not in text
 
 
+def _last_seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
 def test_a_refused_action_writes_no_allow_entry(admin_client, outsider, colleague):
-    AuditEvent.objects.all().delete()
+    start = _last_seq()
     for route in USER_ID_ROUTES:
         admin_client.post(reverse(route, args=[outsider.pk]), ACTION_DATA)
     _stale_step_up(admin_client)
     for route in STEP_UP_ROUTES:
         admin_client.post(reverse(route, args=[colleague.pk]), ACTION_DATA)
-    assert not AuditEvent.objects.filter(decision="allow").exclude(action=Action.LOGIN).exists()
+    later = AuditEvent.objects.filter(seq__gt=start, decision="allow")
+    assert not later.exclude(action=Action.LOGIN).exists()

@@ -32,6 +32,7 @@ def prod_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         SECRET_KEY=STRONG_SECRET,
         ALLOWED_HOSTS="casework.example.org",
         CASEWORK_KEYS_FILE=str(tmp_path / "keys.json"),
+        CASEWORK_AUDIT_KEY_FILE=str(tmp_path / "audit-signing.key"),
         DJANGO_SETTINGS_MODULE="casework.settings",
     )
     for key, value in overrides.items():
@@ -48,7 +49,9 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_KEYS_FILE"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_KEYS_FILE", "CASEWORK_AUDIT_KEY_FILE"]
+)
 def test_prod_refuses_to_start_without_required_setting(tmp_path, missing):
     result = run(["manage.py", "check"], prod_env(tmp_path, **{missing: None}))
     assert result.returncode != 0
@@ -108,6 +111,8 @@ def test_the_web_server_starts_once_init_keys_made_the_key_file(tmp_path):
     env = prod_env(tmp_path)
     created = run(["manage.py", "init_keys"], env)
     assert created.returncode == 0, created.stderr
+    signing = run(["manage.py", "audit_checkpoint", "--init-key"], env)
+    assert signing.returncode == 0, signing.stderr
     result = run(["-c", "import casework.wsgi"], env)
     assert result.returncode == 0, result.stderr
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -28,25 +31,131 @@ class Action(models.TextChoices):
     PANIC_REVOKE = "panic_revoke", _("all sessions and devices revoked")
     ERASURE = "erasure", _("erasure")
     KEYS_ROTATED = "keys_rotated", _("keys rotated")
+    CASE_VIEWED = "case_viewed", _("case viewed")
+    CASE_CREATED = "case_created", _("case created")
+    CASE_UPDATED = "case_updated", _("case updated")
+    FIELD_REVEALED = "field_revealed", _("sensitive field revealed")
+    DOCUMENT_UPLOADED = "document_uploaded", _("document uploaded")
+    DOCUMENT_DOWNLOADED = "document_downloaded", _("document downloaded")
+    LETTER_REQUESTED = "letter_requested", _("letter requested")
+    LETTER_ISSUED = "letter_issued", _("letter issued")
+    LETTER_DOWNLOADED = "letter_downloaded", _("letter downloaded")
+    LETTER_REVOKED = "letter_revoked", _("letter revoked")
+    EXPORT = "export", _("export")
+    AUDIT_VIEWED = "audit_viewed", _("audit log viewed")
+    AUDIT_EXPORTED = "audit_exported", _("audit log exported")
+    AUDIT_VERIFIED = "audit_verified", _("audit log verified")
+    CHECKPOINT = "checkpoint", _("checkpoint signed")
+    ALERT = "alert", _("alert")
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+    """Refuses bulk changes: an audit entry, once written, is never updated or deleted."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AppendOnlyError(Exception):
+    pass
 
 
 class AuditEvent(models.Model):
-    """One audited event. Minimal for now; the audit-log issue adds the hash chain,
-    checkpoints and the append-only guarantees."""
+    """One audited event, chained to the one before it (SECURITY.md "Audit log").
 
-    id = models.BigAutoField(primary_key=True)
-    at = models.DateTimeField(auto_now_add=True)
+    Entries carry ids and names, never decrypted content. The database refuses UPDATE and
+    DELETE on this table (a trigger on PostgreSQL), and the ORM refuses them too.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
     actor_id = models.UUIDField(null=True)
-    organisation_id = models.UUIDField(null=True)
-    action = models.CharField(max_length=40, choices=Action.choices)
+    organisation_id = models.UUIDField(null=True, db_index=True)
+    action = models.CharField(max_length=40, choices=Action.choices, db_index=True)
     decision = models.CharField(max_length=5, default="allow")
     target_type = models.CharField(max_length=40, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    client = models.CharField(max_length=64, blank=True)  # truncated address only
+    case_id = models.UUIDField(null=True, db_index=True)
+    client = models.CharField(max_length=64, blank=True)  # truncated network only
     details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["organisation_id", "at"], name="audit_org_at")]
 
     def __str__(self) -> str:
-        return f"AuditEvent({self.id}, {self.action})"
+        return f"AuditEvent({self.seq}, {self.action})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("audit entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def canonical_fields(self) -> dict[str, Any]:
+        """What the hash covers (SECURITY.md documents it for independent verifiers)."""
+        return {
+            "seq": self.seq,
+            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor_id": str(self.actor_id) if self.actor_id else None,
+            "organisation_id": str(self.organisation_id) if self.organisation_id else None,
+            "action": self.action,
+            "decision": self.decision,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "case_id": str(self.case_id) if self.case_id else None,
+            "client": self.client,
+            "details": self.details,
+        }
+
+
+class ChainHead(models.Model):
+    """The single row that serialises appends: locked for update by every writer."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"ChainHead({self.seq})"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the chain head; also exported to a file kept elsewhere."""
+
+    size = models.BigIntegerField(unique=True)
+    head = models.CharField(max_length=64)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["size"]
+
+    def __str__(self) -> str:
+        return f"Checkpoint({self.size})"
+
+
+class Verification(models.Model):
+    """The result of one full verification run, shown to auditors (R48)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    checked = models.BigIntegerField()
+    first_bad = models.BigIntegerField(null=True)
+    damage = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"Verification({self.at}, {'ok' if self.ok else self.damage})"
