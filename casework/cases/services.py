@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from casework.audit.models import Action
+from casework.audit.services import record
 from casework.cases.models import Applicant
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
@@ -17,7 +20,7 @@ class ApplicantNotFound(Exception):
 
 
 @transaction.atomic
-def applicant_erase(*, applicant_id: uuid.UUID) -> bool:
+def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None) -> bool:
     """Crypto-shred one applicant: destroy the data key, clear ciphertexts and blind
     indexes, keep a PII-free tombstone (id, organisation, erased_at).
 
@@ -36,5 +39,12 @@ def applicant_erase(*, applicant_id: uuid.UUID) -> bool:
             cleared[field.index_field_name] = None
     Applicant.objects.filter(pk=applicant.pk).update(
         **cleared, birth_year=None, erased_at=applicant.erased_at or timezone.now()
+    )
+    record(
+        Action.ERASURE,
+        actor=actor,
+        organisation_id=applicant.organisation_id,
+        target=applicant,
+        key_destroyed=destroyed,
     )
     return destroyed or applicant.erased_at is None

@@ -52,12 +52,12 @@ DROP FUNCTION IF EXISTS audit_refuse_truncate();
 
 def protect(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PROTECT)
+        schema_editor.execute(PROTECT, params=None)
 
 
 def unprotect(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(UNPROTECT)
+        schema_editor.execute(UNPROTECT, params=None)
 
 
 def create_head(apps, schema_editor):

@@ -5,6 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from casework.audit.models import Action
+from casework.audit.services import record
 from casework.keystore.models import DataKey
 from casework.lib import datakeys
 from casework.lib.keys import keyring, save_keyring
@@ -64,6 +66,7 @@ class Command(BaseCommand):
             after = batch[-1].pk
             progress.advance(len(batch))
         seconds = progress.finish()
+        record(Action.KEYS_ROTATED, kek_version=active, rewrapped=rewrapped)
         self.stdout.write(
             f"Re-wrapped {rewrapped} data keys under KEK version {active} in {seconds:.1f} s."
         )

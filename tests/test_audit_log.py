@@ -1,0 +1,286 @@
+"""The audit log against someone with database access: every tamper is found and placed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, connections, transaction
+from django.urls import reverse
+
+from casework.audit.models import Action, AppendOnlyError, AuditEvent, Checkpoint
+from casework.audit.services import record, verify_chain, write_checkpoint
+from crypto.audit_chain import chain_hash, new_signing_key, sign_checkpoint
+from tests.canaries import CANARIES, find_canaries
+from tests.conftest import login_verified, make_user
+from tests.factories import make_applicant
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fill(count, actor=None):
+    return [record(Action.LOGIN_FAILED, actor=actor, decision="deny", n=i) for i in range(count)]
+
+
+@contextmanager
+def behind_the_orms_back():
+    """The attacker's own SQL session; on PostgreSQL a superuser first disables the trigger."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+            cursor.execute("ALTER TABLE audit_checkpoint DISABLE TRIGGER USER")
+        try:
+            yield cursor
+        finally:
+            if connection.vendor == "postgresql":
+                cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE audit_checkpoint ENABLE TRIGGER USER")
+
+
+def test_an_untouched_log_verifies(settings):
+    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 7
+    fill(30)
+    result = verify_chain()
+    assert result.ok and result.checked == 30
+    assert Checkpoint.objects.count() == 4  # at 7, 14, 21, 28
+
+
+@pytest.mark.parametrize("k", [1, 5, 10])
+def test_a_changed_field_is_found_at_its_entry(k):
+    fill(10)
+    with behind_the_orms_back() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET decision = 'allow' WHERE seq = %s", [k])
+    result = verify_chain()
+    assert (result.ok, result.first_bad, result.damage) == (False, k, "altered")
+
+
+@pytest.mark.parametrize("k", [1, 4, 9])
+def test_a_deleted_entry_is_found_at_its_position(k):
+    fill(10)
+    with behind_the_orms_back() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [k])
+    result = verify_chain()
+    assert (result.ok, result.first_bad, result.damage) == (False, k, "missing")
+
+
+def test_two_swapped_entries_are_found():
+    fill(10)
+    with behind_the_orms_back() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET seq = -1 WHERE seq = 4")
+        cursor.execute("UPDATE audit_auditevent SET seq = 4 WHERE seq = 5")
+        cursor.execute("UPDATE audit_auditevent SET seq = 5 WHERE seq = -1")
+    result = verify_chain()
+    assert not result.ok and result.first_bad == 4
+
+
+def test_a_rewritten_chain_with_recomputed_hashes_fails_its_signed_checkpoint(settings):
+    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 5
+    fill(12)
+    # The attacker changes entry 3 and recomputes every hash after it: the chain is
+    # self-consistent again, but no longer matches the checkpoint signed at entry 5.
+    events = list(AuditEvent.objects.order_by("seq"))
+    head = "0" * 64
+    with behind_the_orms_back() as cursor:
+        for event in events:
+            fields = event.canonical_fields()
+            if event.seq == 3:
+                fields["decision"] = "allow"
+            new = chain_hash(head, fields)
+            cursor.execute(
+                "UPDATE audit_auditevent SET decision = %s, prev_hash = %s, hash = %s "
+                "WHERE seq = %s",
+                [fields["decision"], head, new, event.seq],
+            )
+            head = new
+    result = verify_chain()
+    assert (result.ok, result.first_bad, result.damage) == (False, 5, "bad checkpoint")
+
+
+def test_a_forged_checkpoint_does_not_verify(settings):
+    fill(3)
+    forged = sign_checkpoint(new_signing_key(), origin="x", size=3, head="0" * 64)
+    with behind_the_orms_back() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_checkpoint (size, head, text, created_at) "
+            "VALUES (%s, %s, %s, CURRENT_TIMESTAMP)",
+            [3, "0" * 64, forged],
+        )
+    result = verify_chain()
+    assert not result.ok and result.damage == "bad checkpoint signature"
+
+
+def test_truncating_the_log_fails_against_an_exported_checkpoint(settings, tmp_path):
+    fill(20)
+    write_checkpoint()
+    exported = tmp_path / "checkpoints.txt"
+    call_command("audit_checkpoint", "--export", str(exported))
+    with behind_the_orms_back() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq > 10")
+        cursor.execute("DELETE FROM audit_checkpoint")
+        cursor.execute("UPDATE audit_chainhead SET seq = 10")
+    assert verify_chain().ok  # inside the database everything looks consistent...
+    result = verify_chain(exported.read_text())  # ...but not against what was kept outside
+    assert not result.ok and result.first_bad == 11 and result.damage == "missing"
+
+
+def test_two_checkpoints_with_the_same_size_and_different_heads_raise_equivocation():
+    fill(4)
+    write_checkpoint()
+    from casework.audit.signing import signing_key
+
+    other = sign_checkpoint(signing_key(), origin="safe-passage-casework", size=4, head="a" * 64)
+    result = verify_chain(other)
+    assert not result.ok and result.damage == "equivocation"
+
+
+def test_the_orm_refuses_to_change_or_delete_entries():
+    (event,) = fill(1)
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.update(decision="allow")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET decision = 'allow'",
+        "DELETE FROM audit_auditevent",
+        "UPDATE audit_checkpoint SET head = 'x'",
+    ],
+)
+def test_postgresql_refuses_update_and_delete_even_for_the_owner(statement):
+    if connection.vendor != "postgresql":
+        pytest.skip("database triggers are PostgreSQL's; CI runs this there (R40, R66)")
+    fill(5)
+    write_checkpoint()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert AuditEvent.objects.count() == 5
+
+
+def test_postgresql_refuses_truncate_outside_maintenance():
+    if connection.vendor != "postgresql":
+        pytest.skip("database triggers are PostgreSQL's; CI runs this there (R40, R66)")
+    fill(2)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET LOCAL casework.audit_maintenance = 'off'")
+        cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_never_fork_the_chain():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL; CI runs this there (R66)")
+    errors = []
+
+    def writer(number):
+        try:
+            for i in range(200):
+                with transaction.atomic():
+                    record(Action.LOGIN_FAILED, decision="deny", writer=number, i=i)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    seqs = list(AuditEvent.objects.values_list("seq", flat=True))
+    assert len(seqs) == len(set(seqs)) == 1600
+    result = verify_chain()
+    assert result.ok and result.checked == 1600
+
+
+def test_an_action_whose_audit_entry_fails_does_not_happen(client, organisation, monkeypatch):
+    from casework.accounts.roles import Role
+
+    admin = make_user(organisation=organisation, role=Role.ORG_ADMIN)
+    target = make_user(organisation=organisation, role=Role.CASEWORKER)
+    login_verified(client, admin)
+
+    def broken_save(self, *args, **kwargs):
+        raise DatabaseError("audit storage is full")
+
+    monkeypatch.setattr(AuditEvent, "save", broken_save)
+    with pytest.raises(DatabaseError):
+        client.post(reverse("admin_role", args=[target.pk]), {"role": "coordinator"})
+    assert [role.value for role in target.roles] == ["caseworker"]
+
+
+def test_entries_hold_no_plaintext_of_encrypted_fields(organisation):
+    applicant = make_applicant(
+        organisation, legal_name_latin=CANARIES[0], legal_name_cyrillic=CANARIES[10]
+    )
+    call_command("erase_applicant", str(applicant.pk))
+    call_command("rotate_keys", "--new-kek")
+    rows = list(AuditEvent.objects.values_list("details", "target_id", "target_type"))
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "erasure",
+        "keys_rotated",
+    }
+    assert find_canaries(repr(rows).encode("utf-8")) == []
+
+
+def test_verify_audit_exits_0_when_intact_and_1_with_the_first_bad_position(capsys):
+    fill(6)
+    call_command("verify_audit")
+    assert "Audit log intact: 6 entries verified." in capsys.readouterr().out
+    with behind_the_orms_back() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET client = '10.0.0.0/24' WHERE seq = 2")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify_audit")
+    assert exit_info.value.code == 1
+    assert "altered at sequence number 2" in capsys.readouterr().err
+    from casework.audit.models import Verification
+
+    latest = Verification.objects.first()
+    assert latest is not None and not latest.ok and latest.first_bad == 2
+
+
+def test_an_auditor_can_recompute_the_chain_with_a_few_lines_of_independent_code():
+    """SECURITY.md documents the canonical form; this re-implements it from the text alone."""
+    fill(5)
+    code = (
+        "import hashlib, json, sys\n"
+        "head = '0' * 64\n"
+        "for line in sys.stdin:\n"
+        "    fields, stored = json.loads(line)\n"
+        "    data = json.dumps(fields, sort_keys=True, separators=(',', ':'), ensure_ascii=True)\n"
+        "    head = hashlib.sha256(bytes.fromhex(head) + data.encode()).hexdigest()\n"
+        "    assert head == stored, fields['seq']\n"
+        "print(head)\n"
+    )
+    import json
+
+    lines = "".join(
+        json.dumps([e.canonical_fields(), e.hash]) + "\n"
+        for e in AuditEvent.objects.order_by("seq")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=lines, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == AuditEvent.objects.order_by("-seq").first().hash
