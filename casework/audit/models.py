@@ -103,19 +103,51 @@ class AuditEvent(models.Model):
 
     def canonical_fields(self) -> dict[str, Any]:
         """What the hash covers (SECURITY.md documents it for independent verifiers)."""
-        return {
-            "seq": self.seq,
-            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "actor_id": str(self.actor_id) if self.actor_id else None,
-            "organisation_id": str(self.organisation_id) if self.organisation_id else None,
-            "action": self.action,
-            "decision": self.decision,
-            "target_type": self.target_type,
-            "target_id": self.target_id,
-            "case_id": str(self.case_id) if self.case_id else None,
-            "client": self.client,
-            "details": self.details,
-        }
+        return canonical_fields(*(getattr(self, name) for name in CANONICAL_COLUMNS))
+
+
+CANONICAL_COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "organisation_id",
+    "action",
+    "decision",
+    "target_type",
+    "target_id",
+    "case_id",
+    "client",
+    "details",
+)
+
+
+def canonical_fields(
+    seq: int,
+    at: Any,
+    actor_id: Any,
+    organisation_id: Any,
+    action: str,
+    decision: str,
+    target_type: str,
+    target_id: str,
+    case_id: Any,
+    client: str,
+    details: Any,
+) -> dict[str, Any]:
+    """The hashed form of an entry, from its column values (also used when streaming)."""
+    return {
+        "seq": seq,
+        "at": at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z",
+        "actor_id": str(actor_id) if actor_id else None,
+        "organisation_id": str(organisation_id) if organisation_id else None,
+        "action": action,
+        "decision": decision,
+        "target_type": target_type,
+        "target_id": target_id,
+        "case_id": str(case_id) if case_id else None,
+        "client": client,
+        "details": details,
+    }
 
 
 class ChainHead(models.Model):

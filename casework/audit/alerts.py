@@ -1,0 +1,142 @@
+"""Patterns auditors should look at: bulk case access, denied accesses, raised alerts (R47).
+
+Everything here is computed with a few aggregate queries over the audit log, never by
+looping over a user's events; the answers are ids and counts, never case content.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from casework.audit.models import Action, AuditEvent
+
+BASELINE_DAYS = 30
+BASELINE_FACTOR = 3
+RECENT_LIMIT = 50
+
+
+class AccessAlert(NamedTuple):
+    """A user who viewed more distinct cases than they should have in the window."""
+
+    actor_id: uuid.UUID
+    cases_viewed: int
+
+
+def _case_views(organisation_id: uuid.UUID, start: datetime, end: datetime) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        organisation_id=organisation_id,
+        action=Action.CASE_VIEWED,
+        actor_id__isnull=False,
+        case_id__isnull=False,
+        at__gt=start,
+        at__lte=end,
+    )
+
+
+def _distinct_cases_per_actor(
+    organisation_id: uuid.UUID, start: datetime, end: datetime
+) -> dict[uuid.UUID, int]:
+    rows = (
+        _case_views(organisation_id, start, end)
+        .values("actor_id")
+        .annotate(cases=Count("case_id", distinct=True))
+        .order_by()
+    )
+    return {row["actor_id"]: row["cases"] for row in rows if row["actor_id"] is not None}
+
+
+def _sorted(alerts: dict[uuid.UUID, int]) -> list[AccessAlert]:
+    return sorted(
+        (AccessAlert(actor, count) for actor, count in alerts.items()),
+        key=lambda alert: (-alert.cases_viewed, str(alert.actor_id)),
+    )
+
+
+def hourly_alerts(organisation_id: uuid.UUID, now: datetime | None = None) -> list[AccessAlert]:
+    """Users who viewed more than CASEWORK_ALERT_CASES_PER_HOUR distinct cases in the last
+    60 minutes (R47: 31 distinct cases is an alert, 30 is not). One query."""
+    now = now or timezone.now()
+    limit = settings.CASEWORK_ALERT_CASES_PER_HOUR
+    counts = _distinct_cases_per_actor(organisation_id, now - timedelta(hours=1), now)
+    return _sorted({actor: n for actor, n in counts.items() if n > limit})
+
+
+def bulk_access(organisation_id: uuid.UUID, now: datetime | None = None) -> list[AccessAlert]:
+    """Users whose distinct cases viewed in the last 24 hours exceed the daily limit
+    (CASEWORK_ALERT_CASES_PER_DAY), or three times their own median day (when that median
+    is above zero). Two queries.
+
+    The median is taken over the 30 whole UTC days before the last 24 hours began, days
+    without any case view counting as zero, so that the window being judged never raises
+    its own baseline.
+    """
+    now = now or timezone.now()
+    limit = settings.CASEWORK_ALERT_CASES_PER_DAY
+    day_start = now - timedelta(hours=24)
+    recent = _distinct_cases_per_actor(organisation_id, day_start, now)
+    if not recent:
+        return []
+    baseline_end = datetime.combine(day_start.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    baseline_start = baseline_end - timedelta(days=BASELINE_DAYS)
+    daily: dict[uuid.UUID, list[int]] = {actor: [] for actor in recent}
+    rows = (
+        AuditEvent.objects.filter(
+            organisation_id=organisation_id,
+            action=Action.CASE_VIEWED,
+            actor_id__in=list(recent),
+            case_id__isnull=False,
+            at__gte=baseline_start,
+            at__lt=baseline_end,
+        )
+        .annotate(day=TruncDate("at", tzinfo=UTC))
+        .values("actor_id", "day")
+        .annotate(cases=Count("case_id", distinct=True))
+        .order_by()
+    )
+    for row in rows:
+        if row["actor_id"] in daily:
+            daily[row["actor_id"]].append(row["cases"])
+    flagged: dict[uuid.UUID, int] = {}
+    for actor, count in recent.items():
+        days = daily[actor] + [0] * (BASELINE_DAYS - len(daily[actor]))
+        median = statistics.median(days)
+        if count > limit or (median > 0 and count > BASELINE_FACTOR * median):
+            flagged[actor] = count
+    return _sorted(flagged)
+
+
+def denied_accesses(
+    organisation_id: uuid.UUID, now: datetime | None = None, limit: int = RECENT_LIMIT
+) -> tuple[list[AuditEvent], int]:
+    """The organisation's refused actions of the last 24 hours, newest first (at most
+    ``limit`` of them), and how many there were in all."""
+    now = now or timezone.now()
+    events = (
+        AuditEvent.objects.filter(
+            organisation_id=organisation_id,
+            decision="deny",
+            at__gt=now - timedelta(hours=24),
+            at__lte=now,
+        )
+        .exclude(action=Action.ALERT)
+        .order_by("-seq")
+    )
+    return list(events[:limit]), events.count()
+
+
+def alert_events(organisation_id: uuid.UUID, limit: int = 20) -> list[AuditEvent]:
+    """The latest raised alerts: the organisation's own and the system's (a damaged chain
+    concerns every organisation; those entries carry sequence numbers, nothing else)."""
+    return list(
+        AuditEvent.objects.filter(action=Action.ALERT)
+        .filter(Q(organisation_id=organisation_id) | Q(organisation_id__isnull=True))
+        .order_by("-seq")[:limit]
+    )
