@@ -64,3 +64,33 @@ def test_error_reports_hide_post_data_and_local_variables(rf):
     for report in (text, html):
         assert posted not in report
         assert local not in report
+
+
+def test_a_decryption_failure_raises_an_alert_for_the_auditors(organisation, rf, caseworker):
+    from django.db import connection
+
+    from casework.audit.models import AuditEvent
+    from casework.cases.models import Applicant
+
+    applicant = make_applicant(organisation)
+    column = Applicant._meta.get_field("legal_name_latin").column
+    pk = Applicant._meta.pk.get_db_prep_value(applicant.pk, connection)
+    with connection.cursor() as cursor:
+        sql = f"UPDATE cases_applicant SET {column} = %s WHERE id = %s"  # noqa: S608
+        cursor.execute(sql, [b"\x01" * 40, pk])
+    request = rf.get("/")
+    request.user = caseworker
+    request.session = {}
+    try:
+        Applicant.objects.get(pk=applicant.pk).legal_name_latin  # noqa: B018
+    except DecryptionError as failure:
+        response = DataKeyCacheMiddleware(lambda r: HttpResponse()).process_exception(
+            request, failure
+        )
+    assert response.status_code == 500
+    alert = AuditEvent.objects.get(action="alert")
+    assert alert.details["kind"] == "decryption_failed"
+    assert alert.details["field"] == "cases.applicant.legal_name_latin"
+    assert alert.details["record"] == str(applicant.pk)
+    assert alert.organisation_id == organisation.pk
+    assert "IVAN" not in str(alert.details)

@@ -203,7 +203,7 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         try:
             cipher = datakeys.cipher_for(instance.data_subject_id())
             return self.decode(cipher.decrypt(bytes(token), self.aad(instance)))
-        except DecryptionError:
+        except DecryptionError as failure:
             # Never the value, never the token: which field of which record, nothing more.
             logger.error(
                 "decryption failed: %s.%s of record %s",
@@ -211,6 +211,10 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
                 self.name,
                 instance.pk,
             )
+            # For the alert the middleware writes once the request's transaction is over.
+            failure.add_note(f"{self.model._meta.label_lower}.{self.name}")
+            failure.organisation_id = instance.data_organisation_id()  # type: ignore[attr-defined]
+            failure.record_id = str(instance.pk)  # type: ignore[attr-defined]
             raise
 
     def is_dirty(self, instance: models.Model) -> bool:

@@ -53,7 +53,23 @@ class DataKeyCacheMiddleware:
             logger.error("key store unavailable: %s", exception)
             return _error_page("errors/keys_unavailable.html", 503)
         if isinstance(exception, DecryptionError):
-            # The field-level log line (which record, which field) was written where it failed.
+            # The field-level log line (which record, which field) was written where it failed;
+            # auditors get an alert entry (R47), written now that the view's work is undone.
+            from casework.audit.models import Action
+            from casework.audit.services import record
+
+            notes = getattr(exception, "__notes__", [])
+            user = getattr(request, "user", None)
+            record(
+                Action.ALERT,
+                actor=user if user is not None and user.is_authenticated else None,
+                organisation_id=getattr(exception, "organisation_id", None),
+                request=request,
+                decision="deny",
+                kind="decryption_failed",
+                field=notes[0] if notes else "",
+                record=getattr(exception, "record_id", ""),
+            )
             return _error_page("errors/decryption_failed.html", 500)
         return None
 
