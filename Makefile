@@ -56,7 +56,7 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
 
 bench: $(VENV)/.installed-dev
-	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; \
+	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; \
 	  CASEWORK_DATA_DIR=$(CURDIR)/var/bench $(BIN)/python "$$script" || exit 1; done
 
 system-packages:

@@ -11,37 +11,14 @@ verification of 1,000,000 entries under 30 s with memory that does not grow with
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup(data_dir: str) -> str:
-    os.environ["CASEWORK_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        scratch = f"casework_bench_audit_{os.getpid()}"
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{scratch}"')
-        connection.close()
-        connection.settings_dict["NAME"] = scratch
-    call_command("migrate", verbosity=0)
-    return str(connection.vendor)
+from scratch import scratch_django
 
 
 def bench_appends(count: int) -> None:
@@ -126,7 +103,7 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
-        vendor = setup(data_dir)
+        vendor = scratch_django(data_dir, "audit")
         print(f"database: {vendor}")
         bench_appends(args.appends)
         for size in (args.entries // 10, args.entries):

@@ -14,15 +14,12 @@ import argparse
 import io
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scratch import scratch_django
 
 
 def per_call_us(function: Callable[[bytes], object], values: list[bytes], repeat: int = 5) -> float:
@@ -70,24 +67,6 @@ def bench_fields() -> None:
         f"  decrypt, cipher kept (fields)   {ours_dec_kept:6.2f}   Fernet {fern_dec:6.2f}   "
         f"ratio {fern_dec / ours_dec_kept:4.1f}x  (target >= 4x)"
     )
-
-
-def setup_django(data_dir: str) -> None:
-    os.environ["CASEWORK_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        scratch = f"casework_bench_{os.getpid()}"
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{scratch}"')
-        connection.close()
-        connection.settings_dict["NAME"] = scratch
-    call_command("migrate", verbosity=0)
 
 
 def seed(count: int, organisation: Any) -> None:
@@ -211,7 +190,7 @@ def main() -> None:
     bench_fields()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
         os.environ.setdefault("CASEWORK_BLIND_INDEX_ROWS", str(args.applicants))
-        setup_django(data_dir)
+        scratch_django(data_dir, "encryption")
         from casework.accounts.models import Organisation
 
         organisation = Organisation.objects.create(name="Bench")

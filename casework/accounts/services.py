@@ -22,6 +22,8 @@ from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 
 from casework.accounts.models import (
+    TOTP_KEY_BYTES,
+    UNCONFIRMED_DEVICE_LIFETIME,
     BackupCode,
     BackupCodeDevice,
     Invitation,
@@ -209,28 +211,26 @@ def usable_device_count(user: User, *, passkey_only: bool) -> int:
     return int(passkeys) + TOTPDevice.objects.filter(user=user, confirmed=True).count()
 
 
-def pending_totp_device(user: User) -> TOTPDevice:
-    """The unconfirmed authenticator of an enrolment under way, or a new one (R12)."""
-    TOTPDevice.objects.filter(
-        user=user, confirmed=False, created_at__lt=timezone.now() - _unconfirmed_lifetime()
-    ).delete()
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice(
-            user=user,
-            organisation_id=user.organisation_id,
-            name="Authenticator app",
-            confirmed=False,
-            key=secrets.token_bytes(20).hex(),
-        )
-        device.save()
+def new_totp_device(user: User, *, name: str, confirmed: bool) -> TOTPDevice:
+    """A TOTP device with a fresh 160-bit key, encrypted under the user's data key."""
+    device = TOTPDevice(
+        user=user,
+        organisation_id=user.organisation_id,
+        name=name,
+        confirmed=confirmed,
+        key=secrets.token_bytes(TOTP_KEY_BYTES).hex(),
+    )
+    device.save()
     return device
 
 
-def _unconfirmed_lifetime() -> timedelta:
-    from casework.accounts.models import UNCONFIRMED_DEVICE_LIFETIME
-
-    return UNCONFIRMED_DEVICE_LIFETIME
+def pending_totp_device(user: User) -> TOTPDevice:
+    """The unconfirmed authenticator of an enrolment under way, or a new one (R12)."""
+    TOTPDevice.objects.filter(
+        user=user, confirmed=False, created_at__lt=timezone.now() - UNCONFIRMED_DEVICE_LIFETIME
+    ).delete()
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or new_totp_device(user, name="Authenticator app", confirmed=False)
 
 
 def new_backup_code() -> str:

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from casework.accounts.models import Organisation, TOTPDevice, User
 from casework.accounts.roles import Role
+from casework.accounts.services import new_totp_device
 
 DEMO_ORGANISATIONS = {
     "rainbow": "Rainbow Bridge Aid (demo)",
@@ -38,14 +39,7 @@ def demo_totp_secret(user: User) -> str:
     """The demo user's authenticator secret (base32), creating a confirmed device if none."""
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice(
-            user=user,
-            organisation_id=user.organisation_id,
-            name="Demo authenticator",
-            confirmed=True,
-            key=secrets.token_bytes(20).hex(),
-        )
-        device.save()
+        device = new_totp_device(user, name="Demo authenticator", confirmed=True)
     return base64.b32encode(bytes.fromhex(device.key)).decode("ascii").rstrip("=")
 
 
