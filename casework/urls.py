@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("casework.accounts.urls")),
+    path("cases/", include("casework.cases.urls")),
     path("audit/", include("casework.audit.urls")),
 ]
 

@@ -60,7 +60,7 @@ def test_the_base_layout_has_a_skip_link_to_main(client, db):
 
 
 def test_an_unknown_page_is_a_friendly_404(client, db):
-    response = client.get("/cases/00000000-0000-0000-0000-000000000000/")
+    response = client.get("/no-such-place/00000000-0000-0000-0000-000000000000/")
     assert response.status_code == 404
     assert "Not found" in response.content.decode()
 

@@ -4,8 +4,11 @@ encrypted under their own data key; operational fields stay plaintext on purpose
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from casework.accounts.models import Organisation
 from casework.lib.fields import (
@@ -75,3 +78,159 @@ class Applicant(EncryptedModel):
     @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
+
+
+# --- Reference data: routes and missions (DOMAIN.md sections 1 and 6) -----------------------
+
+
+class Route(models.Model):
+    """A legal route to a destination state: edited by coordinators, not hard-coded."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        RESTRICTED = "restricted", _("restricted")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    destination_state = models.CharField(_("destination state"), max_length=2)
+    legal_basis = models.CharField(_("legal basis"), max_length=120)
+    visa_type = models.CharField(_("visa type"), max_length=20)
+    needs_pre_approval = models.BooleanField(_("needs pre-approval"), default=False)
+    deciding_authority = models.CharField(_("deciding authority"), max_length=200)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default="active")
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+    effective_until = models.DateField(_("effective until"), null=True, blank=True)
+    checklist = models.JSONField(_("document checklist"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["destination_state", "code"]
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
+
+    def __str__(self) -> str:
+        return f"{self.destination_state} · {self.legal_basis}"
+
+
+class Mission(models.Model):
+    """An embassy, consulate or visa centre of a destination state in a host country."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state = models.CharField(_("state"), max_length=2)
+    host_country = models.CharField(_("host country"), max_length=2)
+    city = models.CharField(_("city"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=20)  # embassy, consulate, visa_centre
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["state", "host_country", "city"]
+        verbose_name = _("mission")
+        verbose_name_plural = _("missions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Cases -------------------------------------------------------------------------------------
+
+
+class Priority(models.TextChoices):
+    EMERGENCY = "emergency", _("Emergency")
+    URGENT = "urgent", _("Urgent")
+    NORMAL = "normal", _("Normal")
+    INFO = "info", _("Info")
+
+
+PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "normal": 2, "info": 3}
+
+
+class Case(EncryptedModel):
+    """One person's path to safety. Lists show its pseudonymous code, never a name.
+
+    Everything that tells the story is encrypted under the applicant's data key; status,
+    priority, flags, dates and assignment stay plaintext for dashboards (SECURITY.md).
+    """
+
+    DATA_SUBJECT_ATTR = "applicant_id"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="cases")
+    code = models.CharField(_("case code"), max_length=16, unique=True)
+    status = models.CharField(_("status"), max_length=24, default="new_request")
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    priority_override_reason = EncryptedTextField(_("reason for the priority"))
+    on_hold = models.BooleanField(_("on hold"), default=False)
+    lost_contact = models.BooleanField(_("lost contact"), default=False)
+    emergency_protection = models.BooleanField(_("emergency protection"), default=False)
+    family_case = models.BooleanField(_("family case"), default=False)
+    destination_state = models.CharField(_("destination"), max_length=2, blank=True)
+    coordinator = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    caseworkers = models.ManyToManyField("accounts.User", blank=True, related_name="assigned_cases")
+    narrative = EncryptedTextField(_("narrative and incident timeline"))
+    safety_plan = EncryptedTextField(_("safety plan"))
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closure_reason = models.CharField(_("closure reason"), max_length=30, blank=True)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)  # optimistic locking of edits
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CaseStatusChange(EncryptedModel):
+    """Who moved a case from which status to which, when and why (the reason is encrypted)."""
+
+    DATA_SUBJECT_ATTR = "applicant_id"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = EncryptedTextField(_("reason"))
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class Note(EncryptedModel):
+    DATA_SUBJECT_ATTR = "applicant_id"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    text = EncryptedTextField(_("note"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Note({self.pk})"
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's per-object grants on cases, with a real foreign key (no generic
+    text casts, no orphans when a case goes)."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 
+from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases.models import Applicant
+from casework.cases.models import Applicant, Case, CaseStatusChange, Priority
+from casework.cases.workflow import CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
 
@@ -48,3 +52,114 @@ def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None) -> bool:
         key_destroyed=destroyed,
     )
     return destroyed or applicant.erased_at is None
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_case_code() -> str:
+    """Pseudonymous code shown in every list (e.g. SP-26-7F3K): no name, ever."""
+    year = timezone.now().strftime("%y")
+    while True:
+        code = f"SP-{year}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+        if not Case.objects.filter(code=code).exists():
+            return code
+
+
+@transaction.atomic
+def case_create(
+    *,
+    actor: Any,
+    applicant_fields: dict[str, Any],
+    priority: str = Priority.NORMAL,
+    destination_state: str = "",
+    narrative: str | None = None,
+    request: Any = None,
+) -> Case:
+    """Intake: the applicant (with a data key of their own) and their case, in one go.
+
+    A caseworker who opens a case is assigned to it; a coordinator becomes its coordinator.
+    """
+    applicant = Applicant(organisation_id=actor.organisation_id, **applicant_fields)
+    applicant.save()
+    case = Case(
+        organisation_id=actor.organisation_id,
+        applicant=applicant,
+        code=new_case_code(),
+        priority=priority,
+        destination_state=destination_state,
+        narrative=narrative,
+    )
+    if actor.has_role(Role.COORDINATOR):
+        case.coordinator = actor
+    case.save()
+    if actor.has_role(Role.CASEWORKER):
+        _grant(actor, case)
+    record(Action.CASE_CREATED, actor=actor, target=case, case_id=case.pk, request=request)
+    return case
+
+
+def _grant(user: Any, case: Case) -> None:
+    case.caseworkers.add(user)
+    assign_perm("cases.view_case", user, case)
+    assign_perm("cases.change_case", user, case)
+
+
+def _revoke(user: Any, case: Case) -> None:
+    case.caseworkers.remove(user)
+    remove_perm("cases.view_case", user, case)
+    remove_perm("cases.change_case", user, case)
+
+
+@transaction.atomic
+def case_assign(*, actor: Any, case: Case, caseworkers: list[Any], request: Any = None) -> None:
+    """Set exactly these caseworkers (of the case's organisation) on the case."""
+    wanted = {u.pk: u for u in caseworkers if u.organisation_id == case.organisation_id}
+    current = {u.pk: u for u in case.caseworkers.all()}
+    for pk in current.keys() - wanted.keys():
+        _revoke(current[pk], case)
+    for pk in wanted.keys() - current.keys():
+        _grant(wanted[pk], case)
+    record(
+        Action.CASE_ASSIGNED,
+        actor=actor,
+        target=case,
+        case_id=case.pk,
+        request=request,
+        caseworkers=sorted(str(pk) for pk in wanted),
+    )
+
+
+@transaction.atomic
+def case_transition(
+    *, actor: Any, case: Case, target: str, facts: CaseFacts, reason: str = "", request: Any = None
+) -> None:
+    """Move a case through the workflow table, checking its guards; audited, with history."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    check_transition(Status(locked.status), Status(target), facts)
+    CaseStatusChange(
+        organisation_id=locked.organisation_id,
+        applicant_id=locked.applicant_id,
+        case=locked,
+        from_status=locked.status,
+        to_status=target,
+        by=actor,
+        reason=reason or None,
+    ).save()
+    changes: dict[str, Any] = {"status": target, "version": locked.version + 1}
+    if target == Status.CLOSED:
+        changes |= {"closed_at": timezone.now(), "closure_reason": facts.closure_reason or ""}
+    elif locked.status == Status.CLOSED:
+        changes |= {"closed_at": None, "closure_reason": ""}
+    Case.objects.filter(pk=locked.pk).update(**changes)
+    record(
+        Action.STATUS_CHANGED,
+        actor=actor,
+        target=locked,
+        case_id=locked.pk,
+        request=request,
+        from_status=locked.status,
+        to_status=target,
+    )

@@ -1,0 +1,54 @@
+"""The one way views reach cases: scoped to the organisation first, then to the user.
+
+Coordinators see every case of their organisation; caseworkers only the cases granted to
+them (django-guardian object permissions, given on assignment, removed on unassignment);
+org admins and auditors see no case content. Anything else is 404, like a missing case,
+and the refusal is audited (R28). A meta-test fails if a view fetches a Case another way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from guardian.shortcuts import get_objects_for_user
+
+from casework.accounts.roles import Role
+from casework.audit.models import Action
+from casework.audit.services import record
+from casework.cases.models import Case
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    own = Case.objects.filter(organisation_id=user.organisation_id)
+    if user.has_role(Role.COORDINATOR):
+        return own
+    if user.has_role(Role.CASEWORKER):
+        # Neither a global permission nor superuser status widens this (guardian pitfall 1).
+        granted: QuerySet[Case] = get_objects_for_user(
+            user, "cases.view_case", klass=own, accept_global_perms=False, with_superuser=False
+        )
+        return granted
+    return own.none()
+
+
+def get_case_for_user(user: Any, case_id: uuid.UUID, request: HttpRequest | None = None) -> Case:
+    case = visible_cases(user).select_related("applicant").filter(pk=case_id).first()
+    if case is None:
+        record(
+            Action.ACCESS_DENIED,
+            actor=user,
+            request=request,
+            decision="deny",
+            target_type="cases.case",
+            requested=str(case_id),
+        )
+        raise Http404
+    return case
+
+
+def can_manage(user: Any) -> bool:
+    """Assignment and re-opening are for coordinators."""
+    return bool(user.has_role(Role.COORDINATOR))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from casework.cases.models import Priority
+from casework.cases.workflow import ClosureReason, Status
+
+SENSITIVE = {"autocomplete": "off", "spellcheck": "false"}  # R52: nothing kept by the browser
+
+
+class IntakeForm(forms.Form):
+    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
+
+    legal_name_latin = forms.CharField(
+        label=_("Legal name (Latin)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    legal_name_cyrillic = forms.CharField(
+        label=_("Legal name (Cyrillic)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    preferred_name = forms.CharField(
+        label=_("Preferred name"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    pronouns = forms.CharField(
+        label=_("Pronouns"), max_length=50, required=False, widget=forms.TextInput(attrs=SENSITIVE)
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
+    )
+    international_passport_no = forms.CharField(
+        label=_("International passport number"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    destination_state = forms.RegexField(
+        label=_("Destination state (ISO code, e.g. DE)"),
+        regex=r"^[A-Z]{2}$",
+        required=False,
+        max_length=2,
+    )
+    narrative = forms.CharField(
+        label=_("What happened (narrative)"),
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 6}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("legal_name_latin") and not cleaned.get("legal_name_cyrillic"):
+            raise forms.ValidationError(_("Give the legal name in Latin or Cyrillic letters."))
+        return cleaned
+
+    APPLICANT_FIELDS = (
+        "legal_name_latin",
+        "legal_name_cyrillic",
+        "preferred_name",
+        "pronouns",
+        "date_of_birth",
+        "international_passport_no",
+    )
+
+    def applicant_fields(self) -> dict[str, Any]:
+        values = {name: self.cleaned_data.get(name) or None for name in self.APPLICANT_FIELDS}
+        if values["date_of_birth"]:
+            values["birth_year"] = values["date_of_birth"].year
+        return values
+
+
+class TransitionForm(forms.Form):
+    target = forms.ChoiceField(label=_("Move to"), choices=Status.choices)
+    closure_reason = forms.ChoiceField(
+        label=_("Closure reason"), choices=[("", "—"), *ClosureReason.choices], required=False
+    )
+    reason = forms.CharField(
+        label=_("Reason (kept encrypted)"),
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class AssignForm(forms.Form):
+    caseworkers = forms.MultipleChoiceField(
+        label=_("Caseworkers"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["caseworkers"].choices = choices  # type: ignore[attr-defined]

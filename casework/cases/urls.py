@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from casework.cases import views
+
+urlpatterns = [
+    path("", views.case_list, name="case_list"),
+    path("new/", views.case_create, name="case_create"),
+    path("<uuid:case_id>/", views.case_detail, name="case_detail"),
+    path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
+    path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
+]

@@ -1,0 +1,194 @@
+"""Case pages. Every case is fetched through casework.cases.access (a meta-test checks)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from casework.accounts.decorators import role_required
+from casework.accounts.models import User
+from casework.accounts.roles import Role
+from casework.audit.models import Action
+from casework.audit.services import record
+from casework.cases import services
+from casework.cases.access import can_manage, get_case_for_user, visible_cases
+from casework.cases.forms import AssignForm, IntakeForm, TransitionForm
+from casework.cases.models import PRIORITY_ORDER, Case, Priority
+from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
+from casework.lib.datakeys import preload
+
+case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
+
+
+@require_http_methods(["GET"])
+@case_roles
+def case_list(request: HttpRequest) -> HttpResponse:
+    """Plaintext operational fields only: codes, status, priority, flags. No names."""
+    user: Any = request.user
+    cases = visible_cases(user)
+    status = request.GET.get("status", "")
+    priority = request.GET.get("priority", "")
+    if status in Status.values:
+        cases = cases.filter(status=status)
+    if priority in Priority.values:
+        cases = cases.filter(priority=priority)
+    rows = sorted(cases.only(*LIST_COLUMNS), key=lambda c: (PRIORITY_ORDER[c.priority], c.code))
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    record(
+        Action.CASE_LISTED,
+        actor=user,
+        request=request,
+        count=len(rows),
+        filters={"status": status, "priority": priority},
+    )
+    context = {
+        "page": page,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "status": status,
+        "priority": priority,
+    }
+    return render(request, "cases/list.html", context)
+
+
+LIST_COLUMNS = (
+    "id",
+    "code",
+    "status",
+    "priority",
+    "destination_state",
+    "on_hold",
+    "lost_contact",
+    "emergency_protection",
+    "family_case",
+    "opened_at",
+    "organisation_id",
+    "applicant_id",
+)
+
+
+@require_http_methods(["GET"])
+@case_roles
+@sensitive_variables()
+def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user: Any = request.user
+    case = get_case_for_user(user, case_id, request)
+    preload([case.applicant_id])
+    record(Action.CASE_VIEWED, actor=user, target=case, case_id=case.pk, request=request)
+    return render(request, "cases/detail.html", _detail_context(user, case))
+
+
+def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
+    targets = allowed_targets(Status(case.status))
+    caseworkers = User.objects.filter(
+        organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
+    ).order_by("username")
+    assign = AssignForm(
+        choices=[(str(u.pk), u.username) for u in caseworkers],
+        initial={"caseworkers": [str(u.pk) for u in case.caseworkers.all()]},
+    )
+    transition = extra.pop("transition", None) or TransitionForm(initial={"version": case.version})
+    target_field: Any = transition.fields["target"]
+    target_field.choices = [(t.value, t.label) for t in targets]
+    return {
+        "case": case,
+        "applicant": case.applicant,
+        "history": case.history.select_related("by"),
+        "transition": transition,
+        "assign": assign if can_manage(user) else None,
+        "status_label": Status(case.status).label,
+        **extra,
+    }
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+@case_roles
+def case_create(request: HttpRequest) -> HttpResponse:
+    form = IntakeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        case = services.case_create(
+            actor=request.user,
+            applicant_fields=form.applicant_fields(),
+            priority=form.cleaned_data["priority"],
+            destination_state=form.cleaned_data["destination_state"],
+            narrative=form.cleaned_data["narrative"] or None,
+            request=request,
+        )
+        messages.success(request, _("Case %(code)s was opened.") % {"code": case.code})
+        return redirect("case_detail", case_id=case.pk)
+    return render(request, "cases/intake.html", {"form": form})
+
+
+@require_POST
+@case_roles
+def case_assign(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user: Any = request.user
+    case = get_case_for_user(user, case_id, request)
+    if not can_manage(user):
+        return render(request, "404.html", status=404)
+    choices = User.objects.filter(
+        organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
+    )
+    form = AssignForm(request.POST, choices=[(str(u.pk), u.username) for u in choices])
+    if form.is_valid():
+        chosen = list(choices.filter(pk__in=form.cleaned_data["caseworkers"]))
+        services.case_assign(actor=user, case=case, caseworkers=chosen, request=request)
+        messages.success(request, _("The assignment was saved."))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@sensitive_post_parameters()
+@require_POST
+@case_roles
+def case_transition(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    user: Any = request.user
+    case = get_case_for_user(user, case_id, request)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        if form.cleaned_data["version"] != case.version:
+            form.add_error(
+                None, _("Someone else changed this case meanwhile. Check it, then retry.")
+            )
+        else:
+            try:
+                services.case_transition(
+                    actor=user,
+                    case=case,
+                    target=form.cleaned_data["target"],
+                    facts=_facts(user, case, form.cleaned_data),
+                    reason=form.cleaned_data["reason"],
+                    request=request,
+                )
+            except TransitionRefused as refused:
+                form.add_error(None, str(refused.message))
+            else:
+                messages.success(request, _("The status was changed."))
+                return redirect("case_detail", case_id=case.pk)
+    context = _detail_context(user, case, transition=form)
+    return render(request, "cases/detail.html", context, status=400)
+
+
+def _facts(user: Any, case: Case, data: dict[str, Any]) -> CaseFacts:
+    """What the guards know. Letters, consent and visas arrive with their issues; until
+    then their guards stay closed."""
+    verified = case.history.filter(from_status=Status.VERIFICATION).exists()
+    return CaseFacts(
+        verification_completed=verified,
+        approved_letter=False,
+        disclosure_consent_for_authority=False,
+        visa_validity_recorded=False,
+        closure_reason=data.get("closure_reason") or None,
+        reason=data.get("reason") or None,
+        actor_is_coordinator=can_manage(user),
+        emergency=case.priority == Priority.EMERGENCY,
+    )
