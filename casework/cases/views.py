@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from casework.accounts.decorators import role_required
 from casework.accounts.models import User
@@ -26,6 +28,25 @@ from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowe
 from casework.lib.datakeys import preload
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
+
+
+def case_route(
+    *methods: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Resolve the case first (404 for anything out of reach, whatever the method: R23), then
+    refuse other methods; the view receives the case, never an id to fetch by itself."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+            case = get_case_for_user(request.user, case_id, request)
+            if request.method not in methods:
+                return HttpResponseNotAllowed(methods)
+            return view(request, case)
+
+        return wrapper
+
+    return decorator
 
 
 @require_http_methods(["GET"])
@@ -75,12 +96,11 @@ LIST_COLUMNS = (
 )
 
 
-@require_http_methods(["GET"])
 @case_roles
+@case_route("GET")
 @sensitive_variables()
-def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
-    case = get_case_for_user(user, case_id, request)
     preload([case.applicant_id])
     record(Action.CASE_VIEWED, actor=user, target=case, case_id=case.pk, request=request)
     return render(request, "cases/detail.html", _detail_context(user, case))
@@ -129,11 +149,10 @@ def case_create(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/intake.html", {"form": form})
 
 
-@require_POST
 @case_roles
-def case_assign(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+@case_route("POST")
+def case_assign(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
-    case = get_case_for_user(user, case_id, request)
     if not can_manage(user):
         return render(request, "404.html", status=404)
     choices = User.objects.filter(
@@ -148,11 +167,10 @@ def case_assign(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @sensitive_post_parameters()
-@require_POST
 @case_roles
-def case_transition(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+@case_route("POST")
+def case_transition(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
-    case = get_case_for_user(user, case_id, request)
     form = TransitionForm(request.POST)
     if form.is_valid():
         if form.cleaned_data["version"] != case.version:

@@ -1,0 +1,260 @@
+"""Case access as an attacker would probe it: other organisations, unassigned colleagues,
+the wrong roles, guessed URLs, extra POST keys, stale edits (R22-R28)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import URLPattern, reverse
+
+from casework.accounts.roles import Role
+from casework.audit.models import AuditEvent
+from casework.cases import urls as case_urls
+from casework.cases.access import visible_cases
+from casework.cases.models import Case
+from casework.cases.services import case_assign, case_create
+from tests.canaries import CANARIES
+from tests.conftest import login_verified, make_user
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+OBJECT_ROUTES = [p.name for p in case_urls.urlpatterns if "case_id" in p.pattern.converters]
+METHODS = ["get", "post", "put", "patch", "delete"]
+
+
+def open_case(actor, **applicant):
+    applicant.setdefault("legal_name_latin", CANARIES[0])
+    applicant.setdefault("legal_name_cyrillic", CANARIES[10])
+    return case_create(actor=actor, applicant_fields=applicant)
+
+
+@pytest.fixture
+def carol(coordinator):
+    return coordinator
+
+
+@pytest.fixture
+def bob(organisation):
+    return make_user(organisation=organisation, role=Role.CASEWORKER, username="bob")
+
+
+@pytest.fixture
+def case(caseworker):
+    return open_case(caseworker)
+
+
+@pytest.fixture
+def foreign_case(other_organisation):
+    owner = make_user(organisation=other_organisation, role=Role.COORDINATOR, username="zed")
+    return open_case(owner, legal_name_latin=CANARIES[5], legal_name_cyrillic=CANARIES[15])
+
+
+def url(name, case):
+    return reverse(name, kwargs={"case_id": case.pk})
+
+
+def test_the_object_routes_are_found():
+    assert set(OBJECT_ROUTES) >= {"case_detail", "case_assign", "case_transition"}
+
+
+@pytest.mark.parametrize("name", OBJECT_ROUTES)
+@pytest.mark.parametrize("method", METHODS)
+def test_another_organisation_gets_404_and_none_of_its_data(
+    client, outsider, foreign_case, name, method
+):
+    login_verified(client, outsider)
+    response = getattr(client, method)(url(name, foreign_case))
+    assert response.status_code == 404, f"{method} {name}"
+    for canary in (CANARIES[5], CANARIES[15], foreign_case.code):
+        assert canary.encode() not in response.content
+
+
+@pytest.mark.parametrize("name", OBJECT_ROUTES)
+def test_the_ladder_for_every_case_route(
+    client, caseworker, bob, carol, auditor, org_admin, case, name
+):
+    target = url(name, case)
+    method = "get" if name == "case_detail" else "post"
+    assert getattr(client, method)(target).status_code == 302  # anonymous -> sign in
+    client.force_login(caseworker)
+    assert getattr(client, method)(target).headers["Location"] == reverse("login_verify")
+    for stranger in (bob, auditor, org_admin):
+        assert (
+            getattr(login_verified(client.__class__(), stranger), method)(target).status_code == 404
+        )
+    insiders = (carol,) if name == "case_assign" else (caseworker, carol)  # assigning: coordinators
+    for insider in insiders:
+        status = getattr(login_verified(client.__class__(), insider), method)(target).status_code
+        assert status in (200, 302, 400), f"{insider} {name} -> {status}"
+
+
+def test_a_guessed_case_id_is_the_same_404_as_a_foreign_one(client, caseworker, foreign_case):
+    login_verified(client, caseworker)
+    missing = client.get(reverse("case_detail", kwargs={"case_id": uuid.uuid4()}))
+    foreign = client.get(url("case_detail", foreign_case))
+    assert missing.status_code == foreign.status_code == 404
+
+    def page(response):  # the same page but for the CSRF token and the address asked for
+        html = re.sub(r'value="[A-Za-z0-9]{64}"', "", response.content.decode())
+        return re.sub(r"/cases/[0-9a-f-]{36}/", "", html)
+
+    assert page(missing) == page(foreign)
+
+
+def test_views_and_denials_are_audited_without_content(client, caseworker, bob, case):
+    login_verified(client, caseworker)
+    before = AuditEvent.objects.count()
+    client.get(url("case_detail", case))
+    viewed = AuditEvent.objects.filter(action="case_viewed", case_id=case.pk)
+    assert viewed.count() == 1 and AuditEvent.objects.count() == before + 1
+    login_verified(client.__class__(), bob).get(url("case_detail", case))
+    denied = AuditEvent.objects.get(action="access_denied")
+    assert denied.decision == "deny" and denied.details["requested"] == str(case.pk)
+    text = repr(list(AuditEvent.objects.values_list("details", flat=True)))
+    assert CANARIES[0] not in text and CANARIES[10] not in text
+
+
+def test_the_case_page_shows_the_decrypted_applicant_to_the_assigned_caseworker(
+    client, caseworker, case
+):
+    login_verified(client, caseworker)
+    html = client.get(url("case_detail", case)).content.decode()
+    assert CANARIES[0] in html and case.code in html
+
+
+def test_lists_show_codes_not_names_and_only_visible_cases(
+    client, caseworker, bob, case, foreign_case
+):
+    login_verified(client, caseworker)
+    html = client.get(reverse("case_list")).content.decode()
+    assert case.code in html and foreign_case.code not in html
+    assert CANARIES[0] not in html
+    bob_html = login_verified(client.__class__(), bob).get(reverse("case_list")).content.decode()
+    assert case.code not in bob_html
+
+
+def test_a_global_permission_or_superuser_status_does_not_widen_the_view(bob, case):
+    bob.user_permissions.add(Permission.objects.get(codename="view_case"))
+    bob.is_superuser = True
+    bob.save()
+    assert list(visible_cases(bob)) == []
+
+
+def test_assignment_grants_and_unassignment_revokes(carol, bob, case, client):
+    case_assign(actor=carol, case=case, caseworkers=[bob])
+    assert case in visible_cases(bob)
+    case_assign(actor=carol, case=case, caseworkers=[])
+    assert case not in visible_cases(bob)
+    assert login_verified(client, bob).get(url("case_detail", case)).status_code == 404
+
+
+def test_only_a_coordinator_assigns(client, caseworker, bob, case):
+    login_verified(client, caseworker)
+    response = client.post(url("case_assign", case), {"caseworkers": [str(bob.pk)]})
+    assert response.status_code == 404
+    assert case not in visible_cases(bob)
+
+
+def test_intake_ignores_extra_fields(client, caseworker, other_organisation, bob):
+    login_verified(client, caseworker)
+    response = client.post(
+        reverse("case_create"),
+        {
+            "legal_name_latin": "MARIA IVANOVA",
+            "priority": "urgent",
+            "organisation": str(other_organisation.pk),
+            "organisation_id": str(other_organisation.pk),
+            "status": "closed",
+            "caseworkers": [str(bob.pk)],
+            "is_superuser": "1",
+        },
+    )
+    assert response.status_code == 302
+    created = Case.objects.get(priority="urgent")
+    assert created.organisation_id == caseworker.organisation_id
+    assert created.status == "new_request"
+    assert list(created.caseworkers.all()) == [caseworker]
+
+
+def test_intake_errors_keep_the_input(client, caseworker):
+    login_verified(client, caseworker)
+    response = client.post(
+        reverse("case_create"), {"preferred_name": "Sasha", "priority": "normal"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Give the legal name" in html and 'value="Sasha"' in html
+    assert 'autocomplete="off"' in html
+
+
+def test_a_transition_follows_the_table_and_is_recorded(client, caseworker, case):
+    login_verified(client, caseworker)
+    response = client.post(url("case_transition", case), {"target": "screening", "version": 1})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "screening" and case.version == 2
+    assert case.history.get().to_status == "screening"
+
+
+def test_an_invalid_transition_is_a_clear_message_not_a_500(client, caseworker, case):
+    login_verified(client, caseworker)
+    response = client.post(url("case_transition", case), {"target": "submitted", "version": 1})
+    assert response.status_code == 400
+    assert Case.objects.get(pk=case.pk).status == "new_request"
+
+
+def test_a_stale_edit_is_refused_with_a_conflict_message(client, caseworker, case):
+    login_verified(client, caseworker)
+    client.post(url("case_transition", case), {"target": "screening", "version": 1})
+    response = client.post(url("case_transition", case), {"target": "verification", "version": 1})
+    assert response.status_code == 400
+    assert "changed this case meanwhile" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "screening"
+
+
+def test_the_list_costs_the_same_queries_for_5_and_50_cases(
+    client, carol, django_assert_max_num_queries
+):
+    login_verified(client, carol)
+    for _ in range(5):
+        open_case(carol)
+    with django_assert_max_num_queries(20) as few:
+        client.get(reverse("case_list"))
+    for _ in range(45):
+        open_case(carol)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("case_list"))
+
+
+def test_no_view_fetches_a_case_except_through_the_access_module():
+    """Meta-test: views never touch Case.objects or Case._default_manager directly."""
+    for path in (ROOT / "casework").rglob("views.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("objects", "_default_manager"):
+                owner = node.value
+                assert not (isinstance(owner, ast.Name) and owner.id == "Case"), path
+
+
+def test_the_meta_test_catches_a_direct_fetch():
+    tree = ast.parse("def view(request):\n    return Case.objects.get(pk=1)\n")
+    found = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and n.attr == "objects"
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "Case"
+    ]
+    assert found
+
+
+def test_object_routes_take_uuids_only():
+    for pattern in case_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        assert "<int:" not in str(pattern.pattern)
