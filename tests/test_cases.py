@@ -258,3 +258,32 @@ def test_object_routes_take_uuids_only():
     for pattern in case_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
         assert "<int:" not in str(pattern.pattern)
+
+
+def test_search_finds_across_scripts_only_within_reach(client, caseworker, bob, carol):
+    mine = open_case(caseworker, legal_name_latin="IVAN PETROV", legal_name_cyrillic=None)
+    login_verified(client, caseworker)
+    response = client.post(reverse("case_search"), {"kind": "name", "query": "Иван Петров"})
+    assert response.status_code == 200 and mine.code in response.content.decode()
+    # bob (not assigned) finds nothing; the coordinator finds it.
+    bob_client = login_verified(client.__class__(), bob)
+    html = bob_client.post(reverse("case_search"), {"kind": "name", "query": "IVAN PETROV"})
+    assert mine.code not in html.content.decode()
+    carol_client = login_verified(client.__class__(), carol)
+    html = carol_client.post(reverse("case_search"), {"kind": "name", "query": "ivan petrov"})
+    assert mine.code in html.content.decode()
+
+
+def test_search_never_crosses_organisations(client, outsider, foreign_case):
+    login_verified(client, outsider)
+    response = client.post(reverse("case_search"), {"kind": "name", "query": CANARIES[5]})
+    assert foreign_case.code not in response.content.decode()
+
+
+def test_search_is_post_and_the_audit_entry_holds_no_query(client, caseworker, case):
+    login_verified(client, caseworker)
+    response = client.get(reverse("case_search"), {"kind": "name", "query": CANARIES[0]})
+    assert CANARIES[0] not in response.content.decode()  # GET parameters are ignored
+    client.post(reverse("case_search"), {"kind": "name", "query": CANARIES[0]})
+    event = AuditEvent.objects.get(action="case_searched")
+    assert event.details == {"kind": "name", "count": 1}

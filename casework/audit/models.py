@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     KEYS_ROTATED = "keys_rotated", _("keys rotated")
     CASE_VIEWED = "case_viewed", _("case viewed")
     CASE_LISTED = "case_listed", _("case list viewed")
+    CASE_SEARCHED = "case_searched", _("cases searched")
     ACCESS_DENIED = "access_denied", _("access denied")
     CASE_ASSIGNED = "case_assigned", _("case assigned")
     STATUS_CHANGED = "status_changed", _("status changed")

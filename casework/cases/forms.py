@@ -102,3 +102,18 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["caseworkers"].choices = choices  # type: ignore[attr-defined]
+
+
+class SearchForm(forms.Form):
+    """Sent by POST, so no name or passport number ever lands in a URL or a log (R51)."""
+
+    KINDS = [
+        ("name", _("Name (either script)")),
+        ("passport", _("Passport number")),
+        ("email", _("E-mail")),
+        ("phone", _("Phone")),
+    ]
+    kind = forms.ChoiceField(label=_("Search by"), choices=KINDS)
+    query = forms.CharField(
+        label=_("Exact value"), max_length=200, widget=forms.TextInput(attrs=SENSITIVE)
+    )

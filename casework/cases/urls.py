@@ -7,6 +7,7 @@ from casework.cases import views
 urlpatterns = [
     path("", views.case_list, name="case_list"),
     path("new/", views.case_create, name="case_create"),
+    path("search/", views.case_search, name="case_search"),
     path("<uuid:case_id>/", views.case_detail, name="case_detail"),
     path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),

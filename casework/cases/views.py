@@ -22,10 +22,11 @@ from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import services
 from casework.cases.access import can_manage, get_case_for_user, visible_cases
-from casework.cases.forms import AssignForm, IntakeForm, TransitionForm
-from casework.cases.models import PRIORITY_ORDER, Case, Priority
+from casework.cases.forms import AssignForm, IntakeForm, SearchForm, TransitionForm
+from casework.cases.models import PRIORITY_ORDER, Applicant, Case, Priority
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.lib.datakeys import preload
+from casework.lib.fields import search
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 
@@ -194,6 +195,41 @@ def case_transition(request: HttpRequest, case: Case) -> HttpResponse:
                 return redirect("case_detail", case_id=case.pk)
     context = _detail_context(user, case, transition=form)
     return render(request, "cases/detail.html", context, status=400)
+
+
+SEARCH_FIELDS = {
+    "name": Applicant.NAME_FIELDS,
+    "passport": Applicant.PASSPORT_FIELDS,
+    "email": ["email"],
+    "phone": ["phone"],
+}
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@require_http_methods(["GET", "POST"])
+@case_roles
+def case_search(request: HttpRequest) -> HttpResponse:
+    """Exact match through blind indexes, limited to the cases this user may see."""
+    user: Any = request.user
+    form = SearchForm(request.POST if request.method == "POST" else None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["kind"]
+        applicants = search(
+            Applicant.objects.filter(organisation_id=user.organisation_id),
+            SEARCH_FIELDS[kind],
+            user.organisation_id,
+            form.cleaned_data["query"],
+        )
+        results = list(
+            visible_cases(user)
+            .filter(applicant_id__in=[a.pk for a in applicants])
+            .only(*LIST_COLUMNS)
+        )
+        # The kind of search and how many cases it found; never what was searched for.
+        record(Action.CASE_SEARCHED, actor=user, request=request, kind=kind, count=len(results))
+    return render(request, "cases/search.html", {"form": form, "results": results})
 
 
 def _facts(user: Any, case: Case, data: dict[str, Any]) -> CaseFacts:
