@@ -287,3 +287,17 @@ def test_search_is_post_and_the_audit_entry_holds_no_query(client, caseworker, c
     client.post(reverse("case_search"), {"kind": "name", "query": CANARIES[0]})
     event = AuditEvent.objects.get(action="case_searched")
     assert event.details == {"kind": "name", "count": 1}
+
+
+def test_the_dashboard_lists_my_open_cases_by_priority_without_names(client, caseworker):
+    urgent = case_create(
+        actor=caseworker, applicant_fields={"legal_name_latin": CANARIES[1]}, priority="urgent"
+    )
+    emergency = case_create(
+        actor=caseworker, applicant_fields={"legal_name_latin": CANARIES[2]}, priority="emergency"
+    )
+    login_verified(client, caseworker)
+    html = client.get(reverse("home")).content.decode()
+    assert html.index(emergency.code) < html.index(urgent.code)
+    assert CANARIES[1] not in html and CANARIES[2] not in html
+    assert "2 open cases" in html

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from casework.accounts.roles import Role
 from casework.accounts.views import login_notice
 
 logger = logging.getLogger(__name__)
@@ -18,7 +21,30 @@ logger = logging.getLogger(__name__)
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"notice": login_notice(request)})
+    context: dict[str, object] = {"notice": login_notice(request)}
+    user: Any = request.user
+    if user.has_role(Role.CASEWORKER) or user.has_role(Role.COORDINATOR):
+        context |= _dashboard(request, user)
+    return render(request, "core/home.html", context)
+
+
+def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
+    """My cases by priority and the counts by status: codes and plaintext metadata only."""
+    from casework.audit.models import Action
+    from casework.audit.services import record
+    from casework.cases.access import visible_cases
+    from casework.cases.models import PRIORITY_ORDER
+    from casework.cases.workflow import Status
+
+    cases = visible_cases(user).exclude(status=Status.CLOSED)
+    mine = sorted(
+        cases.only("id", "code", "priority", "status", "organisation_id", "applicant_id"),
+        key=lambda case: (PRIORITY_ORDER[case.priority], case.code),
+    )
+    counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id"))}
+    by_status = [(Status(value).label, counts[value]) for value in Status.values if value in counts]
+    record(Action.CASE_LISTED, actor=user, request=request, count=len(mine), page="dashboard")
+    return {"my_cases": mine[:25], "open_count": len(mine), "by_status": by_status}
 
 
 @require_safe
