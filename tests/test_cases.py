@@ -301,3 +301,36 @@ def test_the_dashboard_lists_my_open_cases_by_priority_without_names(client, cas
     assert html.index(emergency.code) < html.index(urgent.code)
     assert CANARIES[1] not in html and CANARIES[2] not in html
     assert "2 open cases" in html
+
+
+def test_intake_warns_of_a_possible_duplicate_without_revealing_it(client, caseworker, bob):
+    existing = open_case(
+        bob, legal_name_latin="ANNA SMIRNOVA", international_passport_no="75 7654321"
+    )
+    login_verified(client, caseworker)
+    data = {
+        "legal_name_latin": "Other Person",
+        "international_passport_no": "757654321",
+        "priority": "normal",
+    }
+    response = client.post(reverse("case_create"), data)
+    html = response.content.decode()
+    assert response.status_code == 200 and "possible duplicate" in html
+    assert existing.code not in html and "ANNA" not in html
+    assert Case.objects.count() == 1
+    assert client.post(reverse("case_create"), {**data, "open_anyway": "on"}).status_code == 302
+    assert Case.objects.count() == 2
+
+
+def test_a_same_name_with_another_birth_year_is_not_a_duplicate(client, caseworker):
+    import datetime
+
+    open_case(
+        caseworker,
+        legal_name_latin="IVAN PETROV",
+        date_of_birth=datetime.date(1990, 1, 1),
+        birth_year=1990,
+    )
+    login_verified(client, caseworker)
+    data = {"legal_name_latin": "Ivan Petrov", "date_of_birth": "1975-05-05", "priority": "normal"}
+    assert client.post(reverse("case_create"), data).status_code == 302

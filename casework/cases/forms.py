@@ -58,6 +58,9 @@ class IntakeForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={**SENSITIVE, "rows": 6}),
     )
+    open_anyway = forms.BooleanField(
+        label=_("Open the case anyway (I have checked with my coordinator)"), required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -135,8 +135,16 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 @case_roles
 def case_create(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
     form = IntakeForm(request.POST if request.method == "POST" else None)
+    duplicate = False
     if request.method == "POST" and form.is_valid():
+        duplicate = _possible_duplicate(user, form.cleaned_data)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (not duplicate or form.cleaned_data["open_anyway"])
+    ):
         case = services.case_create(
             actor=request.user,
             applicant_fields=form.applicant_fields(),
@@ -147,7 +155,25 @@ def case_create(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Case %(code)s was opened.") % {"code": case.code})
         return redirect("case_detail", case_id=case.pk)
-    return render(request, "cases/intake.html", {"form": form})
+    return render(request, "cases/intake.html", {"form": form, "duplicate": duplicate})
+
+
+def _possible_duplicate(user: Any, data: dict[str, Any]) -> bool:
+    """Same passport number, or same name and year of birth, already in the organisation.
+
+    The answer is yes or no: it never says which case, which the user may not be allowed
+    to see ("a possible duplicate exists; ask your coordinator")."""
+    people = Applicant.objects.filter(organisation_id=user.organisation_id, erased_at__isnull=True)
+    passport = data.get("international_passport_no")
+    if passport and search(people, Applicant.PASSPORT_FIELDS, user.organisation_id, passport):
+        return True
+    born = data.get("date_of_birth")
+    for name in (data.get("legal_name_latin"), data.get("legal_name_cyrillic")):
+        if name:
+            found = search(people, Applicant.NAME_FIELDS, user.organisation_id, name)
+            if any(born is None or a.birth_year in (None, born.year) for a in found):
+                return True
+    return False
 
 
 @case_roles
