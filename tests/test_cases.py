@@ -334,3 +334,20 @@ def test_a_same_name_with_another_birth_year_is_not_a_duplicate(client, casework
     login_verified(client, caseworker)
     data = {"legal_name_latin": "Ivan Petrov", "date_of_birth": "1975-05-05", "priority": "normal"}
     assert client.post(reverse("case_create"), data).status_code == 302
+
+
+def test_sensitive_fields_are_masked_until_revealed_and_each_reveal_is_audited(client, caseworker):
+    case = case_create(
+        actor=caseworker,
+        applicant_fields={"legal_name_latin": "X", "sexual_orientation": CANARIES[3]},
+        narrative=CANARIES[4],
+    )
+    login_verified(client, caseworker)
+    page = client.get(url("case_detail", case)).content.decode()
+    assert CANARIES[3] not in page and CANARIES[4] not in page
+    shown = client.post(url("case_reveal", case), {"field": "sexual_orientation"}).content.decode()
+    assert CANARIES[3] in shown and CANARIES[4] not in shown
+    event = AuditEvent.objects.get(action="field_revealed")
+    assert event.details == {"field": "applicant.sexual_orientation"}
+    assert event.case_id == case.pk
+    assert client.post(url("case_reveal", case), {"field": "email"}).status_code == 400

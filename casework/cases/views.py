@@ -9,9 +9,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -119,15 +120,26 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     transition = extra.pop("transition", None) or TransitionForm(initial={"version": case.version})
     target_field: Any = transition.fields["target"]
     target_field.choices = [(t.value, t.label) for t in targets]
+    revealed = extra.pop("revealed", None)
+    sensitive = [
+        (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
+        for name, (owner, label) in REVEALABLE.items()
+    ]
     return {
         "case": case,
         "applicant": case.applicant,
+        "sensitive": sensitive,
         "history": case.history.select_related("by"),
         "transition": transition,
         "assign": assign if can_manage(user) else None,
         "status_label": Status(case.status).label,
         **extra,
     }
+
+
+def _sensitive_value(case: Case, owner: str, name: str) -> Any:
+    source = case if owner == "case" else case.applicant
+    return getattr(source, name) or "—"
 
 
 @sensitive_post_parameters()
@@ -221,6 +233,36 @@ def case_transition(request: HttpRequest, case: Case) -> HttpResponse:
                 return redirect("case_detail", case_id=case.pk)
     context = _detail_context(user, case, transition=form)
     return render(request, "cases/detail.html", context, status=400)
+
+
+# Highly sensitive fields stay masked until asked for; each reveal is audited.
+REVEALABLE = {
+    "narrative": ("case", _lazy("Narrative and incident timeline")),
+    "safety_plan": ("case", _lazy("Safety plan")),
+    "gender_identity": ("applicant", _lazy("Gender identity")),
+    "sexual_orientation": ("applicant", _lazy("Sexual orientation")),
+    "health_notes": ("applicant", _lazy("Health notes")),
+}
+
+
+@sensitive_variables()
+@case_roles
+@case_route("POST")
+def case_reveal(request: HttpRequest, case: Case) -> HttpResponse:
+    user: Any = request.user
+    field = request.POST.get("field", "")
+    if field not in REVEALABLE:
+        return HttpResponseBadRequest(_("Unknown field."))
+    owner, _label = REVEALABLE[field]
+    record(
+        Action.FIELD_REVEALED,
+        actor=user,
+        target=case,
+        case_id=case.pk,
+        request=request,
+        field=f"{owner}.{field}",
+    )
+    return render(request, "cases/detail.html", _detail_context(user, case, revealed=field))
 
 
 SEARCH_FIELDS = {
