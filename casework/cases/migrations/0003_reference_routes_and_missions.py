@@ -327,31 +327,30 @@ ROUTES += [
     for iso, name in LTV_STATES.items()
 ]
 
-# --- Missions (DOMAIN.md sections 2.2, 3.2, 6.2 and 10) -------------------------------------
-# Host countries: the five where "most applications are lodged" (sections 0.3 and 6.2):
-# Georgia, Armenia, Kazakhstan, Serbia, Türkiye, with their capitals. DOMAIN gives no
-# mission detail for most states, so every destination state gets only "Embassy of <State>
-# in <capital>" there. Whether each of these embassies exists and accepts humanitarian
-# applications is an open question in DOMAIN.md section 7 ("Gaps"): verify before use.
-APPLICATION_COUNTRIES = {
-    "GE": "Tbilisi",
-    "AM": "Yerevan",
-    "KZ": "Astana",
-    "RS": "Belgrade",
-    "TR": "Ankara",
-}
+# --- Missions (DOMAIN.md sections 1.2, 2.2, 6.2 and 10) -------------------------------------
+# Only missions DOMAIN.md names: reference data that invents an embassy would send a
+# person to a door that does not exist. Coordinators add the rest as they confirm them.
+def _mission(state, host, city, kind, name):
+    return {"state": state, "host_country": host, "city": city, "kind": kind, "name": name}
+
+
 MISSIONS = [
-    {
-        "state": iso,
-        "host_country": host,
-        "city": city,
-        "kind": "embassy",
-        "name": f"Embassy of {name} in {city}",
-    }
-    for iso, name in LTV_STATES.items()
-    for host, city in APPLICATION_COUNTRIES.items()
+    # German missions in Astana, Yerevan and Tbilisi saw surges after mobilisation (2.2 [61]).
+    _mission("DE", "KZ", "Astana", "embassy", "Embassy of Germany in Astana"),
+    _mission("DE", "AM", "Yerevan", "embassy", "Embassy of Germany in Yerevan"),
+    _mission("DE", "GE", "Tbilisi", "embassy", "Embassy of Germany in Tbilisi"),
+    # "French embassy or consulate of the place of residence (in practice: Tbilisi,
+    # Yerevan, Istanbul, etc.)" (1.2).
+    _mission("FR", "GE", "Tbilisi", "embassy", "Embassy of France in Tbilisi"),
+    _mission("FR", "AM", "Yerevan", "embassy", "Embassy of France in Yerevan"),
+    # Spanish missions in Moscow, Tbilisi and Istanbul issued the 2024 visas (1.2, 6.2).
+    _mission("ES", "GE", "Tbilisi", "embassy", "Embassy of Spain in Tbilisi"),
+    # "Embassy of the Republic of Lithuania in Tbilisi – Consular Section" (3.2).
+    _mission("LT", "GE", "Tbilisi", "embassy", "Embassy of Lithuania in Tbilisi"),
+    # Sample case 3 applies at the Polish consulate in Tbilisi (10).
+    _mission("PL", "GE", "Tbilisi", "consulate", "Consulate of Poland in Tbilisi"),
 ]
-# Missions DOMAIN names outside the capital-embassy baseline above.
+# Further missions DOMAIN names.
 MISSIONS += [
     # German visa processing in Russia centralised in Moscow in 2023 (section 2.2 [60]).
     {
