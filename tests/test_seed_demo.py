@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+import io
 import json
 import stat
 
@@ -8,11 +10,19 @@ from django.core.management import CommandError, call_command
 
 from casework.accounts.models import Organisation, User
 from casework.accounts.roles import Role
+from casework.audit.models import Action, AuditEvent
+from casework.cases.access import visible_cases
+from casework.cases.models import Applicant, Case, CaseStatusChange
+from casework.core.demo import DEMO_ORGANISATIONS, DESTINATIONS, SAMPLE_CASES, icao_latin
+from casework.lib import datakeys
+from casework.lib.fields import search
 
 
 @pytest.fixture
 def data_dir(tmp_path, settings):
     settings.DATA_DIR = tmp_path
+    # The demo users' passwords need not cost argon2's 100 MiB here (keeps the file fast).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path
 
 
@@ -50,3 +60,183 @@ def test_seed_demo_refuses_to_run_in_production(data_dir, settings):
     with pytest.raises(CommandError, match="refuses to run with CASEWORK_ENV=prod"):
         call_command("seed_demo")
     assert User.objects.count() == 0
+
+
+# --- demo cases --------------------------------------------------------------------------------
+
+# DOMAIN.md section 10, as written there (None: the text gives no number).
+SAMPLES = {
+    "Соколов Артём Сергеевич": {
+        "legal_name_latin": "SOKOLOV ARTEM",
+        "preferred_name": "Artyom Sokolov",
+        "pronouns": "he/him",
+        "birth_year": 1997,
+        "international_passport_no": "TEST-000001",
+        "internal_passport_no": None,
+        "current_city": "Yerevan",
+        "current_country": "AM",
+        "legal_stay_until": datetime.date(2025, 2, 10),
+        "case": ("urgent", "FR", "letter_review"),
+    },
+    "Милана Рустамовна Х.": {
+        "legal_name_latin": "Milana Rustamovna Kh.",
+        "preferred_name": "Milana Kh.",
+        "pronouns": "she/her",
+        "birth_year": 2003,
+        "international_passport_no": None,
+        "internal_passport_no": None,
+        "current_city": "Moscow",
+        "current_country": "RU",
+        "legal_stay_until": None,
+        "case": ("emergency", "LT", "documents"),
+    },
+    "Петров Александр": {
+        "legal_name_latin": "PETROV ALEKSANDR",
+        "preferred_name": "Alexandra (Sasha) Petrova",
+        "pronouns": "she/her",
+        "birth_year": 1990,
+        "international_passport_no": "TEST-000003",
+        "internal_passport_no": None,
+        "current_city": "Tbilisi",
+        "current_country": "GE",
+        "legal_stay_until": None,
+        "case": ("normal", "CZ", "letter_review"),
+    },
+}
+
+
+def seed(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("seed_demo", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def demo_org(slug="rainbow"):
+    return Organisation.objects.get(name=DEMO_ORGANISATIONS[slug])
+
+
+def counts():
+    return (
+        Applicant.objects.count(),
+        Case.objects.count(),
+        CaseStatusChange.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+def test_the_sample_names_are_their_icao_passport_spelling():
+    assert icao_latin("Соколов Артём") == "SOKOLOV ARTEM"
+    assert icao_latin("Петров Александр") == "PETROV ALEKSANDR"
+    assert {s.applicant["legal_name_cyrillic"] for s in SAMPLE_CASES} == set(SAMPLES)
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_the_sample_cases_of_domain_section_10(data_dir):
+    out, _ = seed()
+    organisation = demo_org()
+    caseworker = User.objects.get(username="rainbow-caseworker")
+    applicants = Applicant.objects.filter(organisation=organisation)
+    with datakeys.dek_cache():
+        for cyrillic, expected in SAMPLES.items():
+            # Found the way the search page finds people: by blind index, in either script.
+            found = search(applicants, Applicant.NAME_FIELDS, organisation.pk, cyrillic)
+            assert len(found) == 1, cyrillic
+            applicant = Applicant.objects.get(pk=found[0].pk)
+            assert applicant.legal_name_cyrillic == cyrillic
+            for field, value in expected.items():
+                if field != "case":
+                    assert getattr(applicant, field) == value, (cyrillic, field)
+            latin = expected["legal_name_latin"]
+            assert search(applicants, Applicant.NAME_FIELDS, organisation.pk, latin) == found
+            case = Case.objects.get(applicant=applicant)
+            assert (case.priority, case.destination_state, case.status) == expected["case"]
+            assert list(case.caseworkers.all()) == [caseworker]
+            assert case.narrative
+            # The command prints code, priority and status: never a name.
+            assert f"{case.code:12}  {case.priority:10}  {case.status}" in out
+            for name in (cyrillic, latin, applicant.preferred_name):
+                assert name not in out
+        for number in ("TEST-000001", "TEST-000003"):
+            assert len(search(applicants, Applicant.PASSPORT_FIELDS, organisation.pk, number)) == 1
+    # Only the emergency case took the fast path past verification.
+    milana = Case.objects.get(priority="emergency", applicant__in=applicants, status="documents")
+    steps = list(milana.history.values_list("to_status", flat=True))
+    assert steps[:3] == ["screening", "route_planning", "documents"]
+
+
+@pytest.mark.django_db
+def test_seed_demo_generates_about_thirty_varied_cases_with_their_audit_trail(data_dir):
+    seed()
+    cases = Case.objects.all()
+    assert 30 <= cases.count() <= 40
+    # The three samples are in the first organisation; the generated ones in both.
+    assert cases.filter(organisation=demo_org("rainbow")).count() >= 3 + 10
+    assert cases.filter(organisation=demo_org("northern")).count() >= 10
+    assert len(set(cases.values_list("status", flat=True))) >= 5
+    assert set(cases.values_list("priority", flat=True)) == {
+        "emergency",
+        "urgent",
+        "normal",
+        "info",
+    }
+    assert set(cases.values_list("destination_state", flat=True)) <= set(DESTINATIONS)
+    assert len(set(cases.values_list("destination_state", flat=True))) >= 5
+    # Every case came through the services: created, assigned and moved, all audited.
+    created = set(
+        AuditEvent.objects.filter(action=Action.CASE_CREATED).values_list("case_id", flat=True)
+    )
+    assert created == set(cases.values_list("pk", flat=True))
+    assigned = AuditEvent.objects.filter(action=Action.CASE_ASSIGNED)
+    assert set(assigned.values_list("case_id", flat=True)) == created
+    moved = AuditEvent.objects.filter(action=Action.STATUS_CHANGED).count()
+    assert moved == CaseStatusChange.objects.count() > 30
+    for case in cases.exclude(status="new_request"):
+        assert case.history.exists()
+    # Each caseworker sees the cases of their organisation, and only those.
+    for slug in DEMO_ORGANISATIONS:
+        caseworker = User.objects.get(username=f"{slug}-caseworker")
+        assert set(visible_cases(caseworker)) == set(cases.filter(organisation=demo_org(slug)))
+    # Varied fictional names, in both scripts.
+    with datakeys.dek_cache():
+        names = {(a.legal_name_cyrillic, a.legal_name_latin) for a in Applicant.objects.all()}
+    assert len(names) == cases.count()
+
+
+@pytest.mark.django_db
+def test_a_second_run_creates_no_demo_case_and_applicants_adds_bulk_ones(data_dir):
+    first, _ = seed()
+    applicants, cases, history, audit = counts()
+    second, err = seed("--applicants", "200")
+    assert "Demo cases already present" in second
+    samples = [line for line in first.splitlines() if line.startswith("  SP-")]
+    assert len(samples) == 3
+    assert samples == [line for line in second.splitlines() if line.startswith("  SP-")]
+    # Only the bulk applicants are new, and bulk mode leaves no audit trail or history.
+    assert counts() == (applicants + 200, cases + 200, history, audit)
+    assert "200 / 200 applicants" in err
+    assert "Added 200 bulk applicants and cases" in second
+    organisation = demo_org()
+    bulk = list(Applicant.objects.filter(organisation=organisation).order_by("-created_at")[:200])
+    caseworker = User.objects.get(username="rainbow-caseworker")
+    with datakeys.dek_cache():
+        for applicant in bulk[:20]:
+            assert applicant.legal_name_cyrillic and " " in applicant.legal_name_cyrillic
+            surname, given = applicant.legal_name_cyrillic.split()[:2]
+            assert applicant.legal_name_latin == icao_latin(f"{surname} {given}")
+        one = bulk[0]
+        found = search(
+            Applicant.objects.filter(organisation=organisation),
+            Applicant.NAME_FIELDS,
+            organisation.pk,
+            one.legal_name_cyrillic,
+        )
+        assert one in found
+        narratives = [c.narrative for c in Case.objects.filter(applicant__in=bulk[:20])]
+        assert all(narratives)
+    assert visible_cases(caseworker).filter(applicant__in=bulk).count() == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_a_negative_number_of_applicants(data_dir):
+    with pytest.raises(CommandError, match="--applicants"):
+        call_command("seed_demo", "--applicants", "-1")

@@ -1,4 +1,5 @@
-"""Demo data for development instances: fictional organisations and one user per role.
+"""Demo data for development instances: fictional organisations, one user per role, and
+fictional cases (DOMAIN.md section 10 plus generated ones).
 
 The passwords are random, made on first seeding, and kept in the data directory
 (mode 0600) so that every later ``make run`` can print the login steps again.
@@ -7,18 +8,31 @@ The passwords are random, made on first seeding, and kept in the data directory
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
+import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 
 from casework.accounts.models import Organisation, TOTPDevice, User
 from casework.accounts.roles import Role
 from casework.accounts.services import new_totp_device
+from casework.cases.models import Applicant, Case, CaseUserObjectPermission, Priority
+from casework.cases.services import CODE_ALPHABET, case_assign, case_create, case_transition
+from casework.cases.workflow import CaseFacts, ClosureReason, Status
+from casework.keystore.models import DataKey
+from casework.lib import datakeys
+from casework.lib.fields import encrypted_fields, search
+from casework.lib.keys import keyring
+from crypto import new_data_key
 
 DEMO_ORGANISATIONS = {
     "rainbow": "Rainbow Bridge Aid (demo)",
@@ -95,3 +109,617 @@ def seed_accounts(data_dir: Path) -> tuple[list[DemoLogin], int]:
             )
     save_passwords(path, passwords)
     return logins, created
+
+
+# --- Demo cases --------------------------------------------------------------------------------
+#
+# Everything below is invented (DOMAIN.md section 10 and a seeded generator). The cases go
+# through the same services as the UI (case_create, case_assign, case_transition), so they
+# come with their audit trail and status history; only ``seed_bulk`` (scale tests) does not.
+
+DEMO_SEED = 2026
+GENERATED_CASES = 30
+DESTINATIONS = ("DE", "FR", "LT", "LV", "PL", "CZ", "ES")
+
+# Russian part of ICAO Doc 9303 (what Russian passports print since 2013).
+_ICAO = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+        "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
+        "я": "ia",
+    }
+)  # fmt: skip
+
+
+def icao_latin(cyrillic: str) -> str:
+    """The passport (ICAO 9303) spelling of a Russian name, upper case: Артём -> ARTEM."""
+    return cyrillic.lower().translate(_ICAO).upper()
+
+
+@dataclass(frozen=True)
+class SampleCase:
+    """One of the three fictional sample cases of DOMAIN.md section 10."""
+
+    applicant: dict[str, Any]
+    priority: str
+    destination_state: str
+    narrative: str
+    path: tuple[Status, ...]  # the statuses it is moved through, in order
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """What the command may print about a case: never a name."""
+
+    code: str
+    priority: str
+    status: str
+
+
+@dataclass(frozen=True)
+class CaseSeedResult:
+    created: int  # 0 when the demo cases were already there
+    samples: list[CaseLine]
+
+
+S = Status
+# To LETTER_REVIEW at most: LETTER_REVIEW -> SUBMITTED needs an approved letter and consent,
+# which do not exist yet (their guards stay closed).
+MAIN_PATH = (S.SCREENING, S.VERIFICATION, S.ROUTE_PLANNING, S.DOCUMENTS, S.LETTER_DRAFTING,
+             S.LETTER_REVIEW)  # fmt: skip
+FAST_PATH = (S.SCREENING, S.ROUTE_PLANNING, S.DOCUMENTS, S.LETTER_DRAFTING, S.LETTER_REVIEW)
+
+
+def path_to(target: Status, *, fast: bool = False) -> tuple[Status, ...]:
+    """The statuses from NEW_REQUEST to ``target``; ``fast`` skips VERIFICATION (emergencies)."""
+    path = FAST_PATH if fast and target in FAST_PATH else MAIN_PATH
+    if target == S.NEW_REQUEST:
+        return ()
+    return path[: path.index(target) + 1]
+
+
+SAMPLE_CASES = (
+    # Case 1: "Artyom Sokolov". In the text the DE application is on hold and the FR one has
+    # an appointment booked; without letters the workflow stops at LETTER_REVIEW (FR letter).
+    SampleCase(
+        applicant={
+            "legal_name_cyrillic": "Соколов Артём Сергеевич",
+            "legal_name_latin": "SOKOLOV ARTEM",
+            "preferred_name": "Artyom Sokolov",
+            "pronouns": "he/him",
+            "birth_year": 1997,
+            "international_passport_no": "TEST-000001",
+            "passport_expiry": datetime.date(2029, 5, 31),
+            "current_city": "Yerevan",
+            "current_country": "AM",
+            "legal_stay_until": datetime.date(2025, 2, 10),
+            "gender_identity": "man",
+            "sexual_orientation": "gay",
+            "risk_notes": (
+                "Criminal-case proximity (search, summons) +20; outed +20; violence < 90 days "
+                "at intake +20; transit-country wanted-list risk +15. Score 75, system "
+                "suggests EMERGENCY; coordinator set URGENT (not detained, safe housing in "
+                "Yerevan)."
+            ),
+        },
+        priority=Priority.URGENT,
+        destination_state="FR",
+        narrative=(
+            "Artyom Sergeyevich Sokolov, born 1997, from Krasnodar. Journalist for a regional "
+            "independent outlet; ran a queer-rights Telegram channel.\n"
+            'Feb 2024: lured via a dating app ("fake date"), beaten and filmed; the video was '
+            "posted by a nationalist channel (outed).\n"
+            'Apr 2024: summoned to the Investigative Committee as a "witness" in a 282.2 case; '
+            "home searched.\n"
+            "May 2024: left via Verkhny Lars to Georgia; Aug 2024 to Armenia after a friend "
+            "was refused re-entry to Georgia. Entered Armenia 2024-08-14; legal stay until "
+            "2025-02-10 (180 days).\n"
+            "Feasibility: valid international passport (expires 2029); strong documentation "
+            "(summons copy, article links); one Schengen tourist visa in 2019.\n"
+            "Route: DE (DE_AUFENTHG_22_S2) submitted 2024-10-01, on hold since 2025-07-28 "
+            "(programme suspended); re-routed to FR (FR_VISA_ASILE, Ambassade de France, "
+            "Yerevan), letter in FR + EN, delivered direct to the authority."
+        ),
+        path=path_to(S.LETTER_REVIEW),
+    ),
+    # Case 2: "Milana Kh." EMERGENCY, fast path (no verification), ROUTE_PLANNING -> DOCUMENTS.
+    SampleCase(
+        applicant={
+            "legal_name_cyrillic": "Милана Рустамовна Х.",
+            "legal_name_latin": "Milana Rustamovna Kh.",
+            "preferred_name": "Milana Kh.",
+            "pronouns": "she/her",
+            "birth_year": 2003,
+            "current_city": "Moscow",
+            "current_country": "RU",
+            "gender_identity": "woman",
+            "sexual_orientation": "lesbian",
+            "contact_channels": {"signal": "shelter-provided phone"},
+            "safe_contact_instructions": (
+                "Signal only, on the shelter-provided phone. No documents on her device. "
+                "Check-in every 24 h."
+            ),
+            "risk_notes": (
+                "Auto-EMERGENCY: family threat and the family may learn her location. Relatives "
+                'have contacts in local police; she fears a "missing person" search. Interim '
+                "protection: partner-run shelter."
+            ),
+        },
+        priority=Priority.EMERGENCY,
+        destination_state="LT",
+        narrative=(
+            "Milana Rustamovna Kh. (surname withheld in lists), born 2003, from a North "
+            "Caucasus republic.\n"
+            "Her family discovered her relationship; a brother confiscated her phone; she was "
+            'threatened with "return to the village" and forced marriage. She escaped to '
+            "Moscow and is in a partner-run shelter.\n"
+            "Only an internal passport; the international passport is held by the family.\n"
+            "Route plan: travel on the internal passport to Armenia or Kazakhstan (verify); "
+            "apply for a new international passport abroad if feasible (consular risk: flag); "
+            "LT MFA consulted on a humanitarian national visa (LT_NATIONAL_HUMANITARIAN, "
+            "letter in LT + EN, motivated application from an LT-registered partner NGO); "
+            "fallback LV humanitarian. Letter goes direct to the MFA only after she has left "
+            "Russia."
+        ),
+        path=path_to(S.DOCUMENTS, fast=True),
+    ),
+    # Case 3: "Alexandra (Sasha) Petrova". CZ Civil Society letter in review.
+    SampleCase(
+        applicant={
+            "legal_name_cyrillic": "Петров Александр",
+            "legal_name_latin": "PETROV ALEKSANDR",
+            "preferred_name": "Alexandra (Sasha) Petrova",
+            "pronouns": "she/her",
+            "birth_year": 1990,
+            "international_passport_no": "TEST-000003",
+            "passport_expiry": datetime.date(2026, 12, 15),
+            "current_city": "Tbilisi",
+            "current_country": "GE",
+            "gender_identity": "trans woman (passport gender marker M)",
+            "health_notes": "HRT access lost after the 2023 ban on gender-affirming care.",
+            "risk_notes": (
+                "Activism (+); trans without HRT +10; transit-country anti-LGBT law +15; no "
+                "direct criminal case. Score 30, NORMAL; re-assess every 60 days."
+            ),
+        },
+        priority=Priority.NORMAL,
+        destination_state="CZ",
+        narrative=(
+            "Alexandra Petrova (legal name in passport: PETROV ALEKSANDR, gender marker M), "
+            "born 1990, from Novosibirsk. Volunteer coordinator for a regional LGBT+ initiative "
+            '(2016-2022), later listed among "foreign agent"-affiliated persons\' contacts.\n'
+            "In Tbilisi since Mar 2023; worried about Georgia's 2024 law and entry refusals on "
+            "re-entry. Partner (dependant, cis man, born 1988) travels with her.\n"
+            "Feasibility: international passport expires in 2026 (deadline alert); the "
+            "name/marker mismatch must be explained in the letter; clean security profile.\n"
+            "Route: CZ Civil Society programme (CZ_CIVIL_SOCIETY), letter in CS + EN from the "
+            "partner org with activism evidence; contingency PL D21 (Polish consulate in "
+            "Tbilisi, mission acceptance to verify)."
+        ),
+        path=path_to(S.LETTER_REVIEW),
+    ),
+)
+
+STEP_REASONS = {
+    S.SCREENING: "First contact made over a safe channel; screening started.",
+    S.VERIFICATION: "Screening done: eligible; identity and story to be verified.",
+    S.ROUTE_PLANNING: "Ready for route planning.",
+    S.DOCUMENTS: "Route chosen; collecting documents.",
+    S.LETTER_DRAFTING: "Documents complete; drafting the support letter.",
+    S.LETTER_REVIEW: "Letter drafted; sent for coordinator review.",
+}
+CLOSURE_REASONS = (
+    ClosureReason.INELIGIBLE,
+    ClosureReason.REFERRED_ELSEWHERE,
+    ClosureReason.DUPLICATE,
+    ClosureReason.WITHDRAWN,
+    ClosureReason.RELOCATED_INDEPENDENTLY,
+)
+
+# --- fictional people ----------------------------------------------------------------------
+
+_MALE_NAMES = ("Артём", "Дмитрий", "Максим", "Иван", "Кирилл", "Никита", "Егор", "Илья",
+               "Алексей", "Михаил", "Даниил", "Роман", "Тимур", "Глеб", "Матвей", "Фёдор",
+               "Ярослав", "Денис", "Лев", "Станислав", "Виталий", "Георгий")  # fmt: skip
+_FEMALE_NAMES = ("Анна", "Мария", "Дарья", "Екатерина", "Полина", "Алиса", "Виктория",
+                 "Софья", "Ксения", "Юлия", "Валерия", "Елизавета", "Анастасия", "Вероника",
+                 "Ульяна", "Таисия", "Зоя", "Наталья", "Ирина", "Людмила")  # fmt: skip
+# (son of, daughter of)
+_PATRONYMICS = (("Сергеевич", "Сергеевна"), ("Александрович", "Александровна"),
+                ("Дмитриевич", "Дмитриевна"), ("Андреевич", "Андреевна"),
+                ("Алексеевич", "Алексеевна"), ("Михайлович", "Михайловна"),
+                ("Игоревич", "Игоревна"), ("Владимирович", "Владимировна"),
+                ("Николаевич", "Николаевна"), ("Павлович", "Павловна"), ("Олегович", "Олеговна"),
+                ("Юрьевич", "Юрьевна"), ("Викторович", "Викторовна"),
+                ("Евгеньевич", "Евгеньевна"), ("Иванович", "Ивановна"))  # fmt: skip
+# Masculine forms; the feminine form adds "а" (all end in -ов, -ев, -ёв or -ин).
+_SURNAMES = ("Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Новиков", "Фёдоров",
+             "Морозов", "Волков", "Алексеев", "Лебедев", "Семёнов", "Егоров", "Павлов",
+             "Козлов", "Степанов", "Николаев", "Орлов", "Андреев", "Макаров", "Захаров",
+             "Зайцев", "Соловьёв", "Борисов", "Яковлев", "Григорьев", "Романов", "Воробьёв",
+             "Кузьмин", "Фролов", "Дмитриев", "Королёв", "Гусев", "Киселёв", "Ильин",
+             "Максимов", "Сорокин", "Виноградов", "Ковалёв", "Белов", "Медведев", "Антонов",
+             "Тарасов", "Жуков", "Баранов", "Филиппов", "Комаров", "Давыдов", "Беляев",
+             "Богданов", "Осипов", "Сидоров", "Матвеев", "Титов", "Марков", "Миронов",
+             "Крылов", "Куликов", "Карпов", "Власов", "Мельников", "Денисов", "Тихонов",
+             "Казаков", "Данилов", "Тимофеев", "Фомин", "Чернов", "Назаров", "Калинин",
+             "Быков", "Маслов", "Лазарев", "Воронин", "Климов", "Голубев", "Прохоров",
+             "Наумов", "Журавлёв", "Леонов", "Соболев", "Ермаков", "Гончаров", "Котов",
+             "Громов", "Кириллов", "Панов", "Румянцев", "Галкин", "Скворцов",
+             "Цветков")  # fmt: skip
+# (legal sex, gender identity, sexual orientation, pronouns, preferred name of the other sex)
+_PERSONAS = (
+    ("m", "man", "gay", "he/him", False),
+    ("m", "man", "gay", "he/him", False),
+    ("m", "man", "bisexual", "he/him", False),
+    ("f", "woman", "lesbian", "she/her", False),
+    ("f", "woman", "lesbian", "she/her", False),
+    ("f", "woman", "bisexual", "she/her", False),
+    ("m", "trans woman", "", "she/her", True),
+    ("f", "trans man", "", "he/him", True),
+    ("f", "non-binary", "queer", "they/them", False),
+    ("m", "non-binary", "pansexual", "they/them", False),
+)
+_PLACES = (("GE", "Tbilisi"), ("GE", "Batumi"), ("AM", "Yerevan"), ("KZ", "Almaty"),
+           ("KZ", "Astana"), ("RS", "Belgrade"), ("TR", "Istanbul"), ("KG", "Bishkek"),
+           ("UZ", "Tashkent"), ("AE", "Dubai"), ("ME", "Budva"), ("RU", "Moscow"),
+           ("RU", "Saint Petersburg"), ("RU", "Yekaterinburg"), ("RU", "Kazan"),
+           ("RU", "Novosibirsk"))  # fmt: skip
+_INCIDENTS = (
+    'Attacked after a "fake date" arranged through a dating app; the attackers filmed it.',
+    "Outed at work after a colleague found private messages; dismissed the same week.",
+    'Questioned by police about a rainbow-flag photo online ("LGBT extremism" charge feared).',
+    'Family threatened forced "treatment" and took away the passport for a month.',
+    "Received threats on Telegram after a coming-out video; home address was published.",
+    "Dismissed from a school job after parents complained; a criminal complaint followed.",
+    "Partner detained in a raid on a private party; applicant was listed as a witness.",
+    "Volunteer for an LGBT+ hotline that was declared extremist; colleagues were searched.",
+    "Neighbours reported the couple to the police; a district officer visits repeatedly.",
+    "Blackmailed by a group that had obtained intimate photos; police refused to help.",
+)
+_SITUATIONS = (
+    "Staying with friends, moves every few weeks.",
+    "Renting a room; income from remote work is unstable.",
+    "In a partner-run shelter; check-ins agreed with the shelter staff.",
+    "Still in the home city, avoids public places and keeps a bag packed.",
+    "Visa-free stay is running out; no right to work in the transit country.",
+)
+_SAFE_CONTACT = (
+    "Signal only; never call without a message first.",
+    "Write in Russian, no names in the first message.",
+    "Do not leave voice messages: a relative sometimes uses the phone.",
+    "Telegram secret chat only; confirm the code word before discussing the case.",
+    "E-mail only from a private computer; reply within working hours.",
+)
+
+
+def fictional_applicant(rng: random.Random, number: int, *, light: bool = False) -> dict[str, Any]:
+    """Applicant fields of one invented person; ``light`` leaves out the optional extras."""
+    sex, gender, orientation, pronouns, other_name = rng.choice(_PERSONAS)
+    female = sex == "f"
+    given = rng.choice(_FEMALE_NAMES if female else _MALE_NAMES)
+    patronymic = rng.choice(_PATRONYMICS)[1 if female else 0]
+    surname = rng.choice(_SURNAMES) + ("а" if female else "")
+    preferred = rng.choice(_MALE_NAMES if female else _FEMALE_NAMES) if other_name else given
+    born = datetime.date(1968, 1, 1) + datetime.timedelta(days=rng.randrange(38 * 365))
+    country, city = rng.choice(_PLACES)
+    today = timezone.localdate()
+    fields: dict[str, Any] = {
+        "legal_name_cyrillic": f"{surname} {given} {patronymic}",
+        "legal_name_latin": f"{icao_latin(surname)} {icao_latin(given)}",
+        "preferred_name": preferred,
+        "pronouns": pronouns,
+        "date_of_birth": born,
+        "birth_year": born.year,
+        "current_city": city,
+        "current_country": country,
+        "gender_identity": gender,
+        "sexual_orientation": orientation or None,
+    }
+    if rng.random() < 0.85:  # the others have only an internal passport
+        fields["international_passport_no"] = f"TEST-{number:06d}"
+        fields["passport_expiry"] = today + datetime.timedelta(days=rng.randrange(-90, 3600))
+    if country != "RU":
+        fields["legal_stay_until"] = today + datetime.timedelta(days=rng.randrange(-10, 180))
+    if light:
+        return fields
+    if rng.random() < 0.5:
+        fields["internal_passport_no"] = f"TEST-I{number:06d}"
+    handle = f"{icao_latin(given).lower()}.{number}"
+    if rng.random() < 0.6:
+        fields["email"] = f"{handle}@example.org"
+    if rng.random() < 0.7:
+        phone = f"+7 900 555-{number // 100 % 100:02d}-{number % 100:02d}"
+        fields["phone"] = phone
+        fields["contact_channels"] = {"signal": phone}
+    else:
+        fields["contact_channels"] = {"telegram": f"@{handle.replace('.', '_')}"}
+    fields["safe_contact_instructions"] = rng.choice(_SAFE_CONTACT)
+    if gender.startswith("trans"):
+        fields["health_notes"] = "Needs continued access to hormone therapy."
+    return fields
+
+
+def fictional_narrative(rng: random.Random) -> str:
+    return f"{rng.choice(_INCIDENTS)}\n{rng.choice(_SITUATIONS)}"
+
+
+# --- through the services --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Staff:
+    organisation: Organisation
+    caseworker: User
+    coordinator: User
+
+
+def _staff(slug: str) -> _Staff:
+    organisation = Organisation.objects.get(name=DEMO_ORGANISATIONS[slug])
+    return _Staff(
+        organisation,
+        User.objects.get(username=f"{slug}-{Role.CASEWORKER.value}"),
+        User.objects.get(username=f"{slug}-{Role.COORDINATOR.value}"),
+    )
+
+
+def _facts(
+    *, verified: bool, emergency: bool, coordinator: bool = False, closure: str | None = None,
+    reason: str | None = None,
+) -> CaseFacts:  # fmt: skip
+    """The facts the UI would give: no letters, consent or visas exist yet."""
+    return CaseFacts(
+        verification_completed=verified,
+        approved_letter=False,
+        disclosure_consent_for_authority=False,
+        visa_validity_recorded=False,
+        closure_reason=closure,
+        reason=reason,
+        actor_is_coordinator=coordinator,
+        emergency=emergency,
+    )
+
+
+def _open_case(
+    staff: _Staff,
+    applicant_fields: dict[str, Any],
+    *,
+    priority: str,
+    destination_state: str,
+    narrative: str,
+    path: tuple[Status, ...],
+    closure: str | None = None,
+    reopen: bool = False,
+) -> Case:
+    """Intake by the caseworker, assignment by the coordinator, then the status changes."""
+    case = case_create(
+        actor=staff.caseworker,
+        applicant_fields=applicant_fields,
+        priority=priority,
+        destination_state=destination_state,
+        narrative=narrative,
+    )
+    case_assign(actor=staff.coordinator, case=case, caseworkers=[staff.caseworker])
+    emergency = priority == Priority.EMERGENCY
+    verified = False
+    current = S.NEW_REQUEST
+    for target in path:
+        case_transition(
+            actor=staff.caseworker,
+            case=case,
+            target=target,
+            facts=_facts(verified=verified, emergency=emergency),
+            reason=STEP_REASONS[target],
+        )
+        verified = verified or current == S.VERIFICATION
+        current = target
+    if closure is not None:
+        case_transition(
+            actor=staff.caseworker,
+            case=case,
+            target=S.CLOSED,
+            facts=_facts(verified=verified, emergency=emergency, closure=closure),
+            reason="Closed after a call with the applicant.",
+        )
+        if reopen:
+            reason = "New information from the applicant; re-opened for screening."
+            case_transition(
+                actor=staff.coordinator,
+                case=case,
+                target=S.SCREENING,
+                facts=_facts(
+                    verified=verified, emergency=emergency, coordinator=True, reason=reason
+                ),
+                reason=reason,
+            )
+    return case
+
+
+def _generated_plan(rng: random.Random) -> list[tuple[str, str, Status, str | None]]:
+    """(organisation slug, priority, status reached before an optional closure, closure)."""
+    priorities = (
+        [Priority.EMERGENCY] * 3 + [Priority.URGENT] * 8 + [Priority.NORMAL] * 14
+        + [Priority.INFO] * 5
+    )  # fmt: skip
+    rng.shuffle(priorities)
+    slugs = list(DEMO_ORGANISATIONS)
+    plan: list[tuple[str, str, Status, str | None]] = []
+    for number, priority in enumerate(priorities[:GENERATED_CASES]):
+        closure: str | None = None
+        if priority == Priority.INFO:
+            # Information requests rarely go beyond screening; many are referred elsewhere.
+            status = rng.choice((S.NEW_REQUEST, S.SCREENING))
+            if rng.random() < 0.4:
+                closure = rng.choice((ClosureReason.REFERRED_ELSEWHERE, ClosureReason.INELIGIBLE))
+        else:
+            status = rng.choice(
+                (S.NEW_REQUEST, S.SCREENING, S.VERIFICATION, S.ROUTE_PLANNING, S.DOCUMENTS,
+                 S.LETTER_DRAFTING, S.LETTER_REVIEW)
+            )  # fmt: skip
+            if rng.random() < 0.15:
+                closure = rng.choice(CLOSURE_REASONS)
+        plan.append((slugs[number % len(slugs)], priority, status, closure))
+    return plan
+
+
+def _sample_applicants(organisation: Organisation) -> list[Applicant]:
+    """The sample applicants, found the way a caseworker finds them: by blind index."""
+    found = []
+    queryset = Applicant.objects.filter(organisation=organisation)
+    for sample in SAMPLE_CASES:
+        name = sample.applicant["legal_name_cyrillic"]
+        found += search(queryset, Applicant.NAME_FIELDS, organisation.pk, name)
+    return found
+
+
+def _lines(cases: list[Case]) -> list[CaseLine]:
+    fresh = Case.objects.in_bulk([case.pk for case in cases])
+    return [
+        CaseLine(fresh[c.pk].code, fresh[c.pk].priority, fresh[c.pk].status)
+        for c in cases
+        if c.pk in fresh
+    ]
+
+
+@transaction.atomic
+def seed_cases() -> CaseSeedResult:
+    """The three sample cases (first demo organisation) and the generated ones (both).
+
+    Needs the demo accounts (seed_accounts). Does nothing if the first demo organisation
+    already has a case, and then reports the sample cases it finds.
+    """
+    rainbow = _staff("rainbow")
+    with datakeys.dek_cache():
+        if Case.objects.filter(organisation=rainbow.organisation).exists():
+            applicants = _sample_applicants(rainbow.organisation)
+            existing = list(
+                Case.objects.filter(applicant__in=applicants).order_by("opened_at", "code")
+            )
+            return CaseSeedResult(0, _lines(existing))
+        staff = {slug: _staff(slug) for slug in DEMO_ORGANISATIONS}
+        samples = [
+            _open_case(
+                rainbow,
+                sample.applicant,
+                priority=sample.priority,
+                destination_state=sample.destination_state,
+                narrative=sample.narrative,
+                path=sample.path,
+            )
+            for sample in SAMPLE_CASES
+        ]
+        rng = random.Random(DEMO_SEED)  # noqa: S311 (fictional demo data, reproducible)
+        for number, (slug, priority, status, closure) in enumerate(_generated_plan(rng), 100):
+            fast = priority == Priority.EMERGENCY and rng.random() < 0.7
+            _open_case(
+                staff[slug],
+                fictional_applicant(rng, number),
+                priority=priority,
+                destination_state=rng.choice(DESTINATIONS),
+                narrative=fictional_narrative(rng),
+                path=path_to(status, fast=fast),
+                closure=closure,
+                reopen=closure is not None and rng.random() < 0.3,
+            )
+        return CaseSeedResult(len(samples) + GENERATED_CASES, _lines(samples))
+
+
+# --- bulk, for scale tests -------------------------------------------------------------------
+
+BULK_BATCH = 5000
+_BULK_STATUSES = (S.NEW_REQUEST, S.SCREENING, S.VERIFICATION, S.ROUTE_PLANNING, S.DOCUMENTS,
+                  S.LETTER_DRAFTING, S.LETTER_REVIEW, S.CLOSED)  # fmt: skip
+
+
+def _new_codes(count: int) -> list[str]:
+    """``count`` fresh case codes in the format of services.new_case_code, checked in bulk."""
+    prefix = f"SP-{timezone.now():%y}-"
+    taken = set(Case.objects.filter(code__startswith=prefix).values_list("code", flat=True))
+    codes: list[str] = []
+    while len(codes) < count:
+        code = prefix + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+        if code not in taken:
+            taken.add(code)
+            codes.append(code)
+    return codes
+
+
+def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
+    """Add ``count`` fictional applicants with one case each to the first demo organisation.
+
+    Fast path for scale tests: data keys wrapped in bulk and rows inserted with
+    ``bulk_create`` (fields are still encrypted and blind-indexed), but no audit entries and
+    no status history. Cases are assigned to the demo caseworker. Returns how many were added.
+    """
+    staff = _staff("rainbow")
+    organisation = staff.organisation
+    permissions = list(
+        Permission.objects.filter(
+            content_type__app_label="cases", codename__in=["view_case", "change_case"]
+        )
+    )
+    ring = keyring()
+    start = Applicant.objects.filter(organisation=organisation).count()
+    rng = random.Random(DEMO_SEED + start)  # noqa: S311 (fictional demo data, reproducible)
+    now = timezone.now()
+    done = 0
+    while done < count:
+        size = min(BULK_BATCH, count - done)
+        with transaction.atomic(), datakeys.dek_cache():
+            applicants, cases, keys = [], [], []
+            for number, code in enumerate(_new_codes(size), start + done + 1000):
+                applicant = Applicant(
+                    organisation=organisation, **fictional_applicant(rng, number, light=True)
+                )
+                dek = new_data_key()
+                datakeys._remember(applicant.pk, dek)
+                status = rng.choice(_BULK_STATUSES)
+                case = Case(
+                    organisation=organisation,
+                    applicant=applicant,
+                    code=code,
+                    status=status,
+                    priority=rng.choice(Priority.values),
+                    destination_state=rng.choice(DESTINATIONS),
+                    coordinator=staff.coordinator,
+                    narrative=fictional_narrative(rng),
+                )
+                if status == S.CLOSED:
+                    case.closed_at = now
+                    case.closure_reason = rng.choice(CLOSURE_REASONS)
+                key = DataKey(
+                    subject_id=applicant.pk,
+                    subject_type=DataKey.SubjectType.APPLICANT,
+                    organisation_id=organisation.pk,
+                    kek_version=ring.active_version,
+                    # What EncryptedModel.save() would have counted (nonce budget, R35).
+                    encryptions=sum(
+                        field.is_dirty(obj)
+                        for obj in (applicant, case)
+                        for field in encrypted_fields(type(obj))
+                    ),
+                )
+                key.wrapped = ring.wrap(dek, datakeys.wrap_context(key))
+                keys.append(key)
+                applicants.append(applicant)
+                cases.append(case)
+            DataKey.objects.bulk_create(keys)
+            Applicant.objects.bulk_create(applicants)
+            Case.objects.bulk_create(cases)
+            Case.caseworkers.through.objects.bulk_create(
+                Case.caseworkers.through(case_id=case.pk, user_id=staff.caseworker.pk)
+                for case in cases
+            )
+            CaseUserObjectPermission.objects.bulk_create(
+                CaseUserObjectPermission(
+                    permission=permission, user=staff.caseworker, content_object=case
+                )
+                for case in cases
+                for permission in permissions
+            )
+        done += size
+        if progress is not None:
+            progress(done)
+    return done
