@@ -351,3 +351,58 @@ def test_sensitive_fields_are_masked_until_revealed_and_each_reveal_is_audited(c
     assert event.details == {"field": "applicant.sexual_orientation"}
     assert event.case_id == case.pk
     assert client.post(url("case_reveal", case), {"field": "email"}).status_code == 400
+
+
+def edit_data(case, **changes):
+    data = {"priority": case.priority, "version": case.version, "preferred_name": "Sasha"}
+    return {**data, **changes}
+
+
+def test_an_edit_saves_encrypted_fields_and_audits_names_only(client, caseworker, case):
+    login_verified(client, caseworker)
+    response = client.post(
+        url("case_edit", case),
+        edit_data(case, priority="urgent", priority_override_reason=CANARIES[6], on_hold="on"),
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.priority, case.on_hold, case.version) == ("urgent", True, 2)
+    assert case.priority_override_reason == CANARIES[6]
+    assert case.applicant.preferred_name == "Sasha"
+    event = AuditEvent.objects.get(action="case_updated")
+    assert "priority_override_reason" in event.details["fields"]
+    assert CANARIES[6] not in repr(event.details)
+
+
+def test_two_people_editing_the_same_case_the_second_gets_a_conflict_with_input_kept(
+    client, caseworker, carol, case
+):
+    first = login_verified(client, caseworker)
+    second = login_verified(client.__class__(), carol)
+    loaded_version = case.version
+    assert (
+        first.post(url("case_edit", case), edit_data(case, pronouns="she/her")).status_code == 302
+    )
+    response = second.post(
+        url("case_edit", case), edit_data(case, pronouns="they/them", version=loaded_version)
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone else saved this case" in html and 'value="they/them"' in html
+    case.refresh_from_db()
+    assert case.applicant.pronouns == "she/her"
+
+
+def test_the_edit_form_ignores_fields_it_does_not_list(
+    client, caseworker, case, other_organisation
+):
+    login_verified(client, caseworker)
+    client.post(
+        url("case_edit", case),
+        edit_data(
+            case, status="closed", organisation=str(other_organisation.pk), code="SP-00-HACK"
+        ),
+    )
+    case.refresh_from_db()
+    assert case.status == "new_request" and case.code != "SP-00-HACK"
+    assert case.organisation_id == caseworker.organisation_id

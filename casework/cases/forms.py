@@ -120,3 +120,45 @@ class SearchForm(forms.Form):
     query = forms.CharField(
         label=_("Exact value"), max_length=200, widget=forms.TextInput(attrs=SENSITIVE)
     )
+
+
+class CaseEditForm(forms.Form):
+    """The editable parts of a case and its applicant; explicit fields only (R26)."""
+
+    preferred_name = forms.CharField(
+        label=_("Preferred name"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    pronouns = forms.CharField(
+        label=_("Pronouns"), max_length=50, required=False, widget=forms.TextInput(attrs=SENSITIVE)
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    priority_override_reason = forms.CharField(
+        label=_("Reason for the priority (kept encrypted)"),
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
+    )
+    destination_state = forms.RegexField(
+        label=_("Destination state (ISO code, e.g. DE)"),
+        regex=r"^[A-Z]{2}$",
+        required=False,
+        max_length=2,
+    )
+    on_hold = forms.BooleanField(label=_("On hold"), required=False)
+    lost_contact = forms.BooleanField(label=_("Lost contact"), required=False)
+    emergency_protection = forms.BooleanField(label=_("Emergency protection"), required=False)
+    family_case = forms.BooleanField(label=_("Family case"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    CASE_FIELDS = (
+        "priority",
+        "priority_override_reason",
+        "destination_state",
+        "on_hold",
+        "lost_contact",
+        "emergency_protection",
+        "family_case",
+    )
+    APPLICANT_FIELDS = ("preferred_name", "pronouns")

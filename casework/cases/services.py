@@ -163,3 +163,40 @@ def case_transition(
         from_status=locked.status,
         to_status=target,
     )
+
+
+class EditConflict(Exception):
+    """Someone saved the case after this form was loaded."""
+
+
+@transaction.atomic
+def case_update(
+    *,
+    actor: Any,
+    case: Case,
+    version: int,
+    case_fields: dict[str, Any],
+    applicant_fields: dict[str, Any],
+    request: Any = None,
+) -> None:
+    """Save an edit unless the case changed since the form was loaded (optimistic lock)."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.version != version:
+        raise EditConflict()
+    for name, value in case_fields.items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.save()
+    applicant = locked.applicant
+    for name, value in applicant_fields.items():
+        setattr(applicant, name, value)
+    applicant.save()
+    changed = sorted([*case_fields, *applicant_fields])  # field names only, never values
+    record(
+        Action.CASE_UPDATED,
+        actor=actor,
+        target=locked,
+        case_id=locked.pk,
+        request=request,
+        fields=changed,
+    )

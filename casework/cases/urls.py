@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.case_create, name="case_create"),
     path("search/", views.case_search, name="case_search"),
     path("<uuid:case_id>/", views.case_detail, name="case_detail"),
+    path("<uuid:case_id>/edit/", views.case_edit, name="case_edit"),
     path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
     path("<uuid:case_id>/reveal/", views.case_reveal, name="case_reveal"),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
@@ -23,7 +24,13 @@ from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import services
 from casework.cases.access import can_manage, get_case_for_user, visible_cases
-from casework.cases.forms import AssignForm, IntakeForm, SearchForm, TransitionForm
+from casework.cases.forms import (
+    AssignForm,
+    CaseEditForm,
+    IntakeForm,
+    SearchForm,
+    TransitionForm,
+)
 from casework.cases.models import PRIORITY_ORDER, Applicant, Case, Priority
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.lib.datakeys import preload
@@ -263,6 +270,52 @@ def case_reveal(request: HttpRequest, case: Case) -> HttpResponse:
         field=f"{owner}.{field}",
     )
     return render(request, "cases/detail.html", _detail_context(user, case, revealed=field))
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@case_roles
+@case_route("GET", "POST")
+def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
+    user: Any = request.user
+    if request.method == "POST":
+        form = CaseEditForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.case_update(
+                    actor=user,
+                    case=case,
+                    version=data["version"],
+                    case_fields={n: data[n] or _blank(n) for n in CaseEditForm.CASE_FIELDS},
+                    applicant_fields={n: data[n] or None for n in CaseEditForm.APPLICANT_FIELDS},
+                    request=request,
+                )
+            except services.EditConflict:
+                # The user's input stays in the form; nothing of theirs is lost or overwritten.
+                form.add_error(
+                    None,
+                    _(
+                        "Someone else saved this case while you were editing. Your changes are "
+                        "below and were not saved: check the case, then save again."
+                    ),
+                )
+                return render(request, "cases/edit.html", {"case": case, "form": form}, status=409)
+            messages.success(request, _("The case was saved."))
+            return redirect("case_detail", case_id=case.pk)
+    else:
+        initial = {n: getattr(case, n) for n in CaseEditForm.CASE_FIELDS}
+        initial |= {n: getattr(case.applicant, n) for n in CaseEditForm.APPLICANT_FIELDS}
+        form = CaseEditForm(initial={**initial, "version": case.version})
+    return render(request, "cases/edit.html", {"case": case, "form": form})
+
+
+def _blank(name: str) -> Any:
+    """What an empty field stores: False for flags, None for encrypted text, "" otherwise."""
+    field = CaseEditForm.base_fields[name]
+    if isinstance(field, forms.BooleanField):
+        return False
+    return None if name == "priority_override_reason" else ""
 
 
 SEARCH_FIELDS = {
