@@ -406,3 +406,33 @@ def test_the_edit_form_ignores_fields_it_does_not_list(
     case.refresh_from_db()
     assert case.status == "new_request" and case.code != "SP-00-HACK"
     assert case.organisation_id == caseworker.organisation_id
+
+
+def test_the_list_filters_by_status_priority_destination_flag_and_assignment(
+    client, carol, caseworker
+):
+    urgent_de = case_create(
+        actor=carol,
+        applicant_fields={"legal_name_latin": "A"},
+        priority="urgent",
+        destination_state="DE",
+    )
+    normal_fr = case_create(
+        actor=carol, applicant_fields={"legal_name_latin": "B"}, destination_state="FR"
+    )
+    case_assign(actor=carol, case=normal_fr, caseworkers=[caseworker])
+    Case.objects.filter(pk=normal_fr.pk).update(on_hold=True)
+    login_verified(client, carol)
+
+    def codes(**params):
+        html = client.get(reverse("case_list"), params).content.decode()
+        return {c.code for c in (urgent_de, normal_fr) if c.code in html}
+
+    assert codes(priority="urgent") == {urgent_de.code}
+    assert codes(destination="fr") == {normal_fr.code}
+    assert codes(flag="on_hold") == {normal_fr.code}
+    assert codes(status="closed") == set()
+    assert codes(flag="not_a_field") == {urgent_de.code, normal_fr.code}
+    caseworker_client = login_verified(client.__class__(), caseworker)
+    html = caseworker_client.get(reverse("case_list"), {"mine": "1"}).content.decode()
+    assert normal_fr.code in html and urgent_de.code not in html

@@ -64,30 +64,48 @@ def case_list(request: HttpRequest) -> HttpResponse:
     """Plaintext operational fields only: codes, status, priority, flags. No names."""
     user: Any = request.user
     cases = visible_cases(user)
+    # Filters take enumerated values only (no names), so a GET form is safe here.
     status = request.GET.get("status", "")
     priority = request.GET.get("priority", "")
+    destination = request.GET.get("destination", "")
+    flag = request.GET.get("flag", "")
     if status in Status.values:
         cases = cases.filter(status=status)
     if priority in Priority.values:
         cases = cases.filter(priority=priority)
+    if len(destination) == 2 and destination.isalpha():
+        cases = cases.filter(destination_state=destination.upper())
+    if flag in FLAGS:
+        cases = cases.filter(**{flag: True})
+    if request.GET.get("mine") == "1":
+        cases = cases.filter(caseworkers=user)
     rows = sorted(cases.only(*LIST_COLUMNS), key=lambda c: (PRIORITY_ORDER[c.priority], c.code))
     page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    filters = {"status": status, "priority": priority, "destination": destination, "flag": flag}
     record(
         Action.CASE_LISTED,
         actor=user,
         request=request,
         count=len(rows),
-        filters={"status": status, "priority": priority},
+        filters=filters,
     )
     context = {
         "page": page,
         "statuses": Status.choices,
         "priorities": Priority.choices,
-        "status": status,
-        "priority": priority,
+        "flags": list(FLAGS.items()),
+        "mine": request.GET.get("mine") == "1",
+        **filters,
     }
     return render(request, "cases/list.html", context)
 
+
+FLAGS = {
+    "on_hold": _lazy("on hold"),
+    "lost_contact": _lazy("lost contact"),
+    "emergency_protection": _lazy("emergency protection"),
+    "family_case": _lazy("family case"),
+}
 
 LIST_COLUMNS = (
     "id",
