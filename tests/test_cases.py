@@ -436,3 +436,18 @@ def test_the_list_filters_by_status_priority_destination_flag_and_assignment(
     caseworker_client = login_verified(client.__class__(), caseworker)
     html = caseworker_client.get(reverse("case_list"), {"mine": "1"}).content.decode()
     assert normal_fr.code in html and urgent_de.code not in html
+
+
+def test_notes_are_encrypted_shown_to_insiders_and_audited(client, caseworker, bob, case):
+    from django.db import connection
+
+    login_verified(client, caseworker)
+    assert client.post(url("case_note", case), {"text": CANARIES[7]}).status_code == 302
+    assert CANARIES[7] in client.get(url("case_detail", case)).content.decode()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM cases_note")
+        (stored,) = cursor.fetchone()
+    assert CANARIES[7].encode() not in bytes(stored)
+    assert AuditEvent.objects.filter(action="note_added", case_id=case.pk).count() == 1
+    bob_client = login_verified(client.__class__(), bob)
+    assert bob_client.post(url("case_note", case), {"text": "x"}).status_code == 404

@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     STATUS_CHANGED = "status_changed", _("status changed")
     CASE_CREATED = "case_created", _("case created")
     CASE_UPDATED = "case_updated", _("case updated")
+    NOTE_ADDED = "note_added", _("note added")
     FIELD_REVEALED = "field_revealed", _("sensitive field revealed")
     DOCUMENT_UPLOADED = "document_uploaded", _("document uploaded")
     DOCUMENT_DOWNLOADED = "document_downloaded", _("document downloaded")

@@ -162,3 +162,11 @@ class CaseEditForm(forms.Form):
         "family_case",
     )
     APPLICANT_FIELDS = ("preferred_name", "pronouns")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("New note (kept encrypted)"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 3}),
+    )

@@ -13,7 +13,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases.models import Applicant, Case, CaseStatusChange, Priority
+from casework.cases.models import Applicant, Case, CaseStatusChange, Note, Priority
 from casework.cases.workflow import CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
@@ -200,3 +200,17 @@ def case_update(
         request=request,
         fields=changed,
     )
+
+
+@transaction.atomic
+def note_add(*, actor: Any, case: Case, text: str, request: Any = None) -> Note:
+    note = Note(
+        organisation_id=case.organisation_id,
+        applicant_id=case.applicant_id,
+        case=case,
+        author=actor,
+        text=text,
+    )
+    note.save()
+    record(Action.NOTE_ADDED, actor=actor, target=note, case_id=case.pk, request=request)
+    return note

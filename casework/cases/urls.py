@@ -12,5 +12,6 @@ urlpatterns = [
     path("<uuid:case_id>/edit/", views.case_edit, name="case_edit"),
     path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
     path("<uuid:case_id>/reveal/", views.case_reveal, name="case_reveal"),
+    path("<uuid:case_id>/notes/", views.case_note, name="case_note"),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
 ]

@@ -28,6 +28,7 @@ from casework.cases.forms import (
     AssignForm,
     CaseEditForm,
     IntakeForm,
+    NoteForm,
     SearchForm,
     TransitionForm,
 )
@@ -146,6 +147,7 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     target_field: Any = transition.fields["target"]
     target_field.choices = [(t.value, t.label) for t in targets]
     revealed = extra.pop("revealed", None)
+    note_form = extra.pop("note", None) or NoteForm()
     sensitive = [
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
@@ -154,6 +156,8 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "case": case,
         "applicant": case.applicant,
         "sensitive": sensitive,
+        "notes": case.notes.select_related("author"),
+        "note_form": note_form,
         "history": case.history.select_related("by"),
         "transition": transition,
         "assign": assign if can_manage(user) else None,
@@ -334,6 +338,22 @@ def _blank(name: str) -> Any:
     if isinstance(field, forms.BooleanField):
         return False
     return None if name == "priority_override_reason" else ""
+
+
+@sensitive_post_parameters()
+@case_roles
+@case_route("POST")
+def case_note(request: HttpRequest, case: Case) -> HttpResponse:
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.note_add(
+            actor=request.user, case=case, text=form.cleaned_data["text"], request=request
+        )
+        messages.success(request, _("The note was added."))
+        return redirect("case_detail", case_id=case.pk)
+    return render(
+        request, "cases/detail.html", _detail_context(request.user, case, note=form), status=400
+    )
 
 
 SEARCH_FIELDS = {
