@@ -295,6 +295,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic target in production; in development WhiteNoise serves from the finders.
 STATIC_ROOT = DATA_DIR / "static" if PROD else None
 WHITENOISE_USE_FINDERS = not PROD
+# Uploads larger than this are refused before they are read into memory for encryption.
+CASEWORK_UPLOAD_MAX_BYTES = env_int("CASEWORK_UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {

@@ -23,7 +23,11 @@ from tests.conftest import login_verified, make_user
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
-OBJECT_ROUTES = [p.name for p in case_urls.urlpatterns if "case_id" in p.pattern.converters]
+OBJECT_ROUTES = [
+    p.name
+    for p in case_urls.urlpatterns
+    if "case_id" in p.pattern.converters and "document_id" not in p.pattern.converters
+]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
 
@@ -451,3 +455,84 @@ def test_notes_are_encrypted_shown_to_insiders_and_audited(client, caseworker, b
     assert AuditEvent.objects.filter(action="note_added", case_id=case.pk).count() == 1
     bob_client = login_verified(client.__class__(), bob)
     assert bob_client.post(url("case_note", case), {"text": "x"}).status_code == 404
+
+
+PDF = b"%PDF-1.7\n" + CANARIES[8].encode() + b"\n%%EOF"
+
+
+def upload(client, case, content=PDF, name="passport.pdf", **extra):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"file": SimpleUploadedFile(name, content), "doc_type": "passport_intl", **extra}
+    return client.post(url("document_upload", case), data)
+
+
+def test_an_upload_is_encrypted_at_rest_and_downloads_as_an_attachment(
+    client, caseworker, case, settings
+):
+    from pathlib import Path
+
+    login_verified(client, caseworker)
+    assert upload(client, case, title=CANARIES[9]).status_code == 302
+    document = case.documents.get()
+    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+    stored = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    assert CANARIES[8].encode() not in stored and b"%PDF" not in stored
+    assert "passport" not in document.storage_name
+    response = client.get(reverse("document_download", args=[case.pk, document.pk]))
+    assert response.status_code == 200 and response.content == PDF
+    assert re.fullmatch(
+        r'attachment; filename="document-[0-9a-f]{8}\.pdf"', response.headers["Content-Disposition"]
+    )
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert document.sha256 == __import__("hashlib").sha256(PDF).hexdigest()
+    actions = list(AuditEvent.objects.filter(case_id=case.pk).values_list("action", flat=True))
+    assert "document_uploaded" in actions and "document_downloaded" in actions
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"MZ\x90\x00\x03" + b"\x00" * 100, "passport.pdf"),  # a Windows executable, renamed
+        (b"<html><script>alert(1)</script></html>", "scan.png"),
+        (b"<svg onload=alert(1)></svg>", "photo.jpg"),
+    ],
+)
+def test_a_disguised_file_is_refused(client, caseworker, case, content, name):
+    login_verified(client, caseworker)
+    response = upload(client, case, content=content, name=name)
+    assert response.status_code == 400
+    assert "checked by their content" in response.content.decode()
+    assert not case.documents.exists()
+
+
+def test_an_oversize_file_is_refused(client, caseworker, case, settings):
+    settings.CASEWORK_UPLOAD_MAX_BYTES = 1024
+    login_verified(client, caseworker)
+    response = upload(client, case, content=b"%PDF-" + b"x" * 2000)
+    assert response.status_code == 400 and "too large" in response.content.decode()
+
+
+def test_a_document_of_another_case_cannot_be_fetched_through_mine(client, caseworker, case, carol):
+    other = open_case(carol)
+    login_verified(client.__class__(), carol)
+    carol_client = login_verified(client.__class__(), carol)
+    upload(carol_client, other)
+    theirs = other.documents.get()
+    login_verified(client, caseworker)
+    assert client.get(reverse("document_download", args=[case.pk, theirs.pk])).status_code == 404
+    assert client.get(reverse("document_download", args=[other.pk, theirs.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_another_organisations_document_is_404_for_every_method(
+    client, outsider, other_organisation, method
+):
+    owner = make_user(organisation=other_organisation, role=Role.COORDINATOR, username="zora")
+    theirs = open_case(owner)
+    upload(login_verified(client.__class__(), owner), theirs)
+    document = theirs.documents.get()
+    login_verified(client, outsider)
+    response = getattr(client, method)(reverse("document_download", args=[theirs.pk, document.pk]))
+    assert response.status_code == 404
+    assert CANARIES[8].encode() not in response.content

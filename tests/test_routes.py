@@ -31,6 +31,7 @@ SAMPLE_KWARGS = {
     "public_id": uuid.uuid4(),
     "token": "not-a-real-token",
     "credential_hash": "0" * 64,
+    "document_id": uuid.uuid4(),
     "case_id": uuid.uuid4(),
 }
 

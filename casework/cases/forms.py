@@ -3,9 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import Priority
+from casework.cases.models import DocumentType, Priority
+from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
 
 SENSITIVE = {"autocomplete": "off", "spellcheck": "false"}  # R52: nothing kept by the browser
@@ -170,3 +172,31 @@ class NoteForm(forms.Form):
         max_length=20_000,
         widget=forms.Textarea(attrs={**SENSITIVE, "rows": 3}),
     )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
+    doc_type = forms.ChoiceField(label=_("Type"), choices=DocumentType.choices)
+    title = forms.CharField(
+        label=_("Title (kept encrypted)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.CASEWORK_UPLOAD_MAX_BYTES:
+            limit = settings.CASEWORK_UPLOAD_MAX_BYTES // (1024 * 1024)
+            raise forms.ValidationError(
+                _("The file is too large; the limit is %(limit)d MB.") % {"limit": limit}
+            )
+        head = upload.read(16)
+        upload.seek(0)
+        kind = sniff(head)
+        if kind is None:
+            raise forms.ValidationError(
+                _("Only PDF, JPEG and PNG files are accepted, checked by their content.")
+            )
+        upload.kind = kind
+        return upload

@@ -234,3 +234,50 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class DocumentType(models.TextChoices):
+    PASSPORT_INTL = "passport_intl", _("international passport")
+    PASSPORT_INTERNAL = "passport_internal", _("internal passport")
+    BIRTH_CERT = "birth_cert", _("birth certificate")
+    SUMMONS = "summons", _("summons")
+    CRIMINAL_CASE_DOC = "criminal_case_doc", _("criminal case document")
+    POLICE_REPORT = "police_report", _("police report")
+    COURT_DECISION = "court_decision", _("court decision")
+    MEDICAL_REPORT = "medical_report", _("medical report")
+    THREAT_SCREENSHOT = "threat_screenshot", _("screenshot of a threat")
+    MEDIA_ARTICLE = "media_article", _("media article")
+    PARTNER_ORG_LETTER = "partner_org_letter", _("letter from a partner organisation")
+    MEMBERSHIP_PROOF = "membership_proof", _("proof of membership")
+    PHOTO = "photo", _("photo")
+    TRANSLATION = "translation", _("translation")
+    OTHER = "other", _("other")
+
+
+class Document(EncryptedModel):
+    """An uploaded document: encrypted under the applicant's key before it touches disk,
+    stored under a random name; the title is encrypted, the type and dates are not."""
+
+    DATA_SUBJECT_ATTR = "applicant_id"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="documents")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    doc_type = models.CharField(_("type"), max_length=30, choices=DocumentType.choices)
+    title = EncryptedTextField(_("title"))
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    storage_name = models.CharField(max_length=100, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    mime = models.CharField(max_length=40, editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"Document({self.pk})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from typing import Any
@@ -13,10 +14,11 @@ from guardian.shortcuts import assign_perm, remove_perm
 from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases.models import Applicant, Case, CaseStatusChange, Note, Priority
+from casework.cases.models import Applicant, Case, CaseStatusChange, Document, Note, Priority
 from casework.cases.workflow import CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
+from casework.lib.files import read_encrypted, store_encrypted
 
 
 class ApplicantNotFound(Exception):
@@ -214,3 +216,63 @@ def note_add(*, actor: Any, case: Case, text: str, request: Any = None) -> Note:
     note.save()
     record(Action.NOTE_ADDED, actor=actor, target=note, case_id=case.pk, request=request)
     return note
+
+
+@transaction.atomic
+def document_upload(
+    *,
+    actor: Any,
+    case: Case,
+    content: bytes,
+    kind: Any,
+    doc_type: str,
+    title: str | None,
+    request: Any = None,
+) -> Document:
+    """Encrypt the file under the applicant's key, store it under a random name, record it."""
+    name = store_encrypted(
+        content,
+        purpose="document",
+        subject_id=case.applicant_id,
+        organisation_id=case.organisation_id,
+    )
+    document = Document(
+        organisation_id=case.organisation_id,
+        applicant_id=case.applicant_id,
+        case=case,
+        doc_type=doc_type,
+        title=title,
+        storage_name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        mime=kind.mime,
+        size=len(content),
+        uploaded_by=actor,
+    )
+    document.save()
+    record(
+        Action.DOCUMENT_UPLOADED,
+        actor=actor,
+        target=document,
+        case_id=case.pk,
+        request=request,
+        doc_type=doc_type,
+        size=len(content),
+    )
+    return document
+
+
+def document_read(*, actor: Any, document: Document, request: Any = None) -> bytes:
+    content = read_encrypted(
+        document.storage_name,
+        purpose="document",
+        subject_id=document.applicant_id,
+        organisation_id=document.organisation_id,
+    )
+    record(
+        Action.DOCUMENT_DOWNLOADED,
+        actor=actor,
+        target=document,
+        case_id=document.case_id,
+        request=request,
+    )
+    return content

@@ -13,5 +13,11 @@ urlpatterns = [
     path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
     path("<uuid:case_id>/reveal/", views.case_reveal, name="case_reveal"),
     path("<uuid:case_id>/notes/", views.case_note, name="case_note"),
+    path("<uuid:case_id>/documents/", views.document_upload, name="document_upload"),
+    path(
+        "<uuid:case_id>/documents/<uuid:document_id>/",
+        views.document_download,
+        name="document_download",
+    ),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
 ]

@@ -31,6 +31,7 @@ from casework.cases.forms import (
     NoteForm,
     SearchForm,
     TransitionForm,
+    UploadForm,
 )
 from casework.cases.models import PRIORITY_ORDER, Applicant, Case, Priority
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
@@ -148,6 +149,7 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     target_field.choices = [(t.value, t.label) for t in targets]
     revealed = extra.pop("revealed", None)
     note_form = extra.pop("note", None) or NoteForm()
+    upload_form = extra.pop("upload", None) or UploadForm()
     sensitive = [
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
@@ -158,6 +160,8 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "sensitive": sensitive,
         "notes": case.notes.select_related("author"),
         "note_form": note_form,
+        "upload_form": upload_form,
+        "documents": case.documents.all(),
         "history": case.history.select_related("by"),
         "transition": transition,
         "assign": assign if can_manage(user) else None,
@@ -354,6 +358,48 @@ def case_note(request: HttpRequest, case: Case) -> HttpResponse:
     return render(
         request, "cases/detail.html", _detail_context(request.user, case, note=form), status=400
     )
+
+
+@case_roles
+@case_route("POST")
+def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        services.document_upload(
+            actor=request.user,
+            case=case,
+            content=upload.read(),
+            kind=upload.kind,
+            doc_type=form.cleaned_data["doc_type"],
+            title=form.cleaned_data["title"] or None,
+            request=request,
+        )
+        messages.success(request, _("The document was encrypted and stored."))
+        return redirect("case_detail", case_id=case.pk)
+    context = _detail_context(request.user, case, upload=form)
+    return render(request, "cases/detail.html", context, status=400)
+
+
+@case_roles
+def document_download(
+    request: HttpRequest, case_id: uuid.UUID, document_id: uuid.UUID
+) -> HttpResponse:
+    """The case first (404 if out of reach), then the document within that case only."""
+    case = get_case_for_user(request.user, case_id, request)
+    document = case.documents.filter(pk=document_id).first()
+    if document is None:
+        return render(request, "404.html", status=404)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    content = services.document_read(actor=request.user, document=document, request=request)
+    response = HttpResponse(content, content_type=document.mime)
+    # Never the user's file name: a random-looking name from the document's id.
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[document.mime]
+    filename = f"document-{document.pk.hex[:8]}.{extension}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 SEARCH_FIELDS = {
