@@ -204,3 +204,15 @@ def test_a_blind_index_on_a_field_with_choices_fails_the_system_check(monkeypatc
     monkeypatch.setattr(field, "choices", [("a", "A"), ("b", "B")])
     errors = check_blind_index_keyspace()
     assert [error.id for error in errors] == ["casework.E001"]
+
+
+def test_an_active_superuser_fails_the_production_deploy_check(organisation, settings):
+    from casework.lib.checks import check_no_active_superuser
+    from tests.conftest import make_user
+
+    settings.PROD = True
+    assert check_no_active_superuser() == []
+    make_user(organisation=organisation, is_superuser=True)
+    assert [e.id for e in check_no_active_superuser()] == ["casework.E002"]
+    settings.PROD = False
+    assert check_no_active_superuser() == []

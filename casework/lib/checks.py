@@ -28,3 +28,29 @@ def check_blind_index_keyspace(app_configs: Any = None, **kwargs: Any) -> list[c
                     )
                 )
     return errors
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_no_active_superuser(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """R25: no god-mode account in production. Superusers pass every permission check in
+    Django; this application needs none (there is no Django admin)."""
+    from django.conf import settings
+    from django.db import DatabaseError
+
+    if not settings.PROD:
+        return []
+    from casework.accounts.models import User
+
+    try:
+        exists = User.objects.filter(is_superuser=True, is_active=True).exists()
+    except DatabaseError:  # no tables yet (before migrate): nothing to check
+        return []
+    if exists:
+        return [
+            checks.Error(
+                "An active superuser exists. Superusers bypass every permission check.",
+                hint="Deactivate it or remove its superuser flag.",
+                id="casework.E002",
+            )
+        ]
+    return []
