@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OBJECT_ROUTES = [
     p.name
     for p in case_urls.urlpatterns
-    if "case_id" in p.pattern.converters and "document_id" not in p.pattern.converters
+    if "case_id" in p.pattern.converters
+    and not {"document_id", "consent_id"} & set(p.pattern.converters)
 ]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
@@ -536,3 +537,85 @@ def test_another_organisations_document_is_404_for_every_method(
     response = getattr(client, method)(reverse("document_download", args=[theirs.pk, document.pk]))
     assert response.status_code == 404
     assert CANARIES[8].encode() not in response.content
+
+
+def test_route_attempts_are_kept_and_a_mission_must_match_the_route(client, caseworker, case):
+    from casework.cases.models import Mission, Route
+
+    login_verified(client, caseworker)
+    de = Route.objects.get(code="de-aufenthg-22-s1")
+    fr = Route.objects.get(code="fr-visa-asile")
+    french_mission = Mission.objects.filter(state="FR").first()
+    refused = client.post(
+        url("route_attempt_add", case), {"route": de.pk, "mission": french_mission.pk}
+    )
+    assert refused.status_code == 400 and not case.visa_applications.exists()
+    client.post(url("route_attempt_add", case), {"route": de.pk})
+    client.post(url("route_attempt_add", case), {"route": fr.pk, "mission": french_mission.pk})
+    assert case.visa_applications.count() == 2  # the re-route keeps the earlier attempt
+    case.refresh_from_db()
+    assert case.destination_state == "FR"
+
+
+def test_submitting_needs_disclosure_consent_for_the_current_routes_authority(carol, case):
+    from casework.cases import services as case_services
+    from casework.cases.models import Route
+    from casework.cases.views import _facts
+
+    fr = Route.objects.get(code="fr-visa-asile")
+    de = Route.objects.get(code="de-aufenthg-22-s1")
+    case_services.route_attempt_add(actor=carol, case=case, route=fr, mission=None)
+    assert not _facts(carol, case, {}).disclosure_consent_for_authority
+    case_services.consent_record(
+        actor=carol,
+        case=case,
+        purpose="disclosure",
+        route=de,
+        counterparty="",
+        text_version="v1",
+        language="ru",
+    )
+    assert not _facts(carol, case, {}).disclosure_consent_for_authority  # another authority
+    consent = case_services.consent_record(
+        actor=carol,
+        case=case,
+        purpose="disclosure",
+        route=fr,
+        counterparty="",
+        text_version="v1",
+        language="ru",
+    )
+    assert _facts(carol, case, {}).disclosure_consent_for_authority
+    case_services.consent_withdraw(actor=carol, case=case, consent=consent)
+    assert not _facts(carol, case, {}).disclosure_consent_for_authority
+
+
+def test_a_disclosure_consent_must_name_its_authority(client, caseworker, case):
+    login_verified(client, caseworker)
+    response = client.post(
+        url("consent_add", case),
+        {"purpose": "disclosure", "text_version": "v1", "language": "ru"},
+    )
+    assert response.status_code == 400 and "names the authority" in response.content.decode()
+
+
+def test_a_consent_of_another_case_cannot_be_withdrawn_through_mine(
+    client, caseworker, case, carol
+):
+    from casework.cases import services as case_services
+
+    other = open_case(carol)
+    consent = case_services.consent_record(
+        actor=carol,
+        case=other,
+        purpose="processing",
+        route=None,
+        counterparty="",
+        text_version="v1",
+        language="ru",
+    )
+    login_verified(client, caseworker)
+    response = client.post(reverse("consent_withdraw", args=[case.pk, consent.pk]))
+    assert response.status_code == 404
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None

@@ -32,6 +32,7 @@ SAMPLE_KWARGS = {
     "token": "not-a-real-token",
     "credential_hash": "0" * 64,
     "document_id": uuid.uuid4(),
+    "consent_id": uuid.uuid4(),
     "case_id": uuid.uuid4(),
 }
 

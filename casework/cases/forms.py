@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import DocumentType, Priority
+from casework.cases.models import Consent, DocumentType, Mission, Priority, Route
 from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
 
@@ -200,3 +200,42 @@ class UploadForm(forms.Form):
             )
         upload.kind = kind
         return upload
+
+
+class RouteAttemptForm(forms.Form):
+    route = forms.ModelChoiceField(
+        label=_("Route"), queryset=Route.objects.exclude(status=Route.Status.SUSPENDED)
+    )
+    mission = forms.ModelChoiceField(
+        label=_("Mission"), queryset=Mission.objects.all(), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        route, mission = cleaned.get("route"), cleaned.get("mission")
+        if route and mission and mission.state != route.destination_state:
+            self.add_error("mission", _("This mission does not belong to the route's state."))
+        return cleaned
+
+
+class ConsentForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
+    route = forms.ModelChoiceField(
+        label=_("Authority (route) for a disclosure"), queryset=Route.objects.all(), required=False
+    )
+    counterparty = forms.CharField(
+        label=_("Named partner or authority"), max_length=200, required=False
+    )
+    text_version = forms.CharField(label=_("Version of the consent text"), max_length=40)
+    language = forms.ChoiceField(
+        label=_("Language of the text"),
+        choices=[("ru", "русский"), ("en", "English"), ("uk", "українська")],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("purpose") == Consent.Purpose.DISCLOSURE and not cleaned.get("route"):
+            self.add_error("route", _("A disclosure consent names the authority it is for."))
+        if cleaned.get("purpose") == Consent.Purpose.SHARING and not cleaned.get("counterparty"):
+            self.add_error("counterparty", _("A sharing consent names the partner."))
+        return cleaned

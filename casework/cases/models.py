@@ -281,3 +281,78 @@ class Document(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Document({self.pk})"
+
+
+class VisaApplication(EncryptedModel):
+    """One attempt at one route. A refused case may be re-routed: a new attempt, the old kept."""
+
+    DATA_SUBJECT_ATTR = "applicant_id"
+
+    class Decision(models.TextChoices):
+        PENDING = "", _("pending")
+        ISSUED = "issued", _("issued")
+        REFUSED = "refused", _("refused")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visa_applications")
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="+")
+    mission = models.ForeignKey(Mission, on_delete=models.PROTECT, null=True, blank=True)
+    submitted_at = models.DateField(_("submitted"), null=True, blank=True)
+    pre_approved_at = models.DateField(_("pre-approved"), null=True, blank=True)
+    appointment_at = models.DateField(_("appointment"), null=True, blank=True)
+    lodged_at = models.DateField(_("lodged"), null=True, blank=True)
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, blank=True, default=""
+    )
+    decision_at = models.DateField(_("decision date"), null=True, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    appeal_deadline = models.DateField(_("appeal deadline"), null=True, blank=True)
+    authority_file_number = EncryptedTextField(_("authority file number"))
+    pre_approval_reference = EncryptedTextField(_("pre-approval reference"))
+    visa_number = EncryptedTextField(_("visa number"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("route attempt")
+        verbose_name_plural = _("route attempts")
+
+    def __str__(self) -> str:
+        return f"VisaApplication({self.pk})"
+
+
+class Consent(models.Model):
+    """Consent per purpose, with the version and language of the text the person agreed to.
+    Consent to sharing is never a condition for getting advice (DOMAIN.md section 4.1)."""
+
+    class Purpose(models.TextChoices):
+        PROCESSING = "processing", _("processing of their data")
+        SHARING = "sharing", _("sharing with a named partner")
+        DISCLOSURE = "disclosure", _("disclosure to a named authority")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    counterparty = models.CharField(_("partner or authority"), max_length=200, blank=True)
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, null=True, blank=True)
+    text_version = models.CharField(_("version of the consent text"), max_length=40)
+    language = models.CharField(_("language of the text"), max_length=8)
+    given_at = models.DateTimeField(_("given"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["given_at"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self) -> str:
+        return f"Consent({self.purpose})"
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None

@@ -14,7 +14,18 @@ from guardian.shortcuts import assign_perm, remove_perm
 from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases.models import Applicant, Case, CaseStatusChange, Document, Note, Priority
+from casework.cases.models import (
+    Applicant,
+    Case,
+    CaseStatusChange,
+    Consent,
+    Document,
+    Mission,
+    Note,
+    Priority,
+    Route,
+    VisaApplication,
+)
 from casework.cases.workflow import CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
@@ -276,3 +287,93 @@ def document_read(*, actor: Any, document: Document, request: Any = None) -> byt
         request=request,
     )
     return content
+
+
+@transaction.atomic
+def route_attempt_add(
+    *, actor: Any, case: Case, route: Route, mission: Mission | None, request: Any = None
+) -> VisaApplication:
+    """A new attempt; earlier ones are kept (a refused case may be re-routed)."""
+    attempt = VisaApplication(
+        organisation_id=case.organisation_id,
+        applicant_id=case.applicant_id,
+        case=case,
+        route=route,
+        mission=mission,
+    )
+    attempt.save()
+    Case.objects.filter(pk=case.pk).update(destination_state=route.destination_state)
+    record(
+        Action.ROUTE_ATTEMPT_ADDED,
+        actor=actor,
+        target=attempt,
+        case_id=case.pk,
+        request=request,
+        route=route.code,
+    )
+    return attempt
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: Any,
+    case: Case,
+    purpose: str,
+    route: Route | None,
+    counterparty: str,
+    text_version: str,
+    language: str,
+    request: Any = None,
+) -> Consent:
+    consent = Consent.objects.create(
+        organisation_id=case.organisation_id,
+        applicant_id=case.applicant_id,
+        purpose=purpose,
+        route=route,
+        counterparty=counterparty,
+        text_version=text_version,
+        language=language,
+        given_at=timezone.now(),
+        recorded_by=actor,
+    )
+    record(
+        Action.CONSENT_RECORDED,
+        actor=actor,
+        target=consent,
+        case_id=case.pk,
+        request=request,
+        purpose=purpose,
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any = None) -> None:
+    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+    record(
+        Action.CONSENT_WITHDRAWN,
+        actor=actor,
+        target=consent,
+        case_id=case.pk,
+        request=request,
+        purpose=consent.purpose,
+    )
+
+
+def current_attempt(case: Case) -> VisaApplication | None:
+    return case.visa_applications.select_related("route").order_by("-created_at").first()
+
+
+def disclosure_consent_for(case: Case, attempt: VisaApplication | None) -> bool:
+    """Consent to disclose to the authority of the current route attempt, not withdrawn."""
+    if attempt is None:
+        return False
+    return Consent.objects.filter(
+        applicant_id=case.applicant_id,
+        purpose=Consent.Purpose.DISCLOSURE,
+        route_id=attempt.route_id,
+        withdrawn_at__isnull=True,
+    ).exists()

@@ -14,6 +14,13 @@ urlpatterns = [
     path("<uuid:case_id>/reveal/", views.case_reveal, name="case_reveal"),
     path("<uuid:case_id>/notes/", views.case_note, name="case_note"),
     path("<uuid:case_id>/documents/", views.document_upload, name="document_upload"),
+    path("<uuid:case_id>/routes/", views.route_attempt_add, name="route_attempt_add"),
+    path("<uuid:case_id>/consents/", views.consent_add, name="consent_add"),
+    path(
+        "<uuid:case_id>/consents/<uuid:consent_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
     path(
         "<uuid:case_id>/documents/<uuid:document_id>/",
         views.document_download,

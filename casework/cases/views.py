@@ -27,8 +27,10 @@ from casework.cases.access import can_manage, get_case_for_user, visible_cases
 from casework.cases.forms import (
     AssignForm,
     CaseEditForm,
+    ConsentForm,
     IntakeForm,
     NoteForm,
+    RouteAttemptForm,
     SearchForm,
     TransitionForm,
     UploadForm,
@@ -150,6 +152,8 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     revealed = extra.pop("revealed", None)
     note_form = extra.pop("note", None) or NoteForm()
     upload_form = extra.pop("upload", None) or UploadForm()
+    route_form = extra.pop("route_form", None) or RouteAttemptForm()
+    consent_form = extra.pop("consent_form", None) or ConsentForm()
     sensitive = [
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
@@ -161,6 +165,10 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "notes": case.notes.select_related("author"),
         "note_form": note_form,
         "upload_form": upload_form,
+        "route_form": route_form,
+        "consent_form": consent_form,
+        "attempts": case.visa_applications.select_related("route", "mission"),
+        "consents": case.applicant.consents.select_related("route"),
         "documents": case.documents.all(),
         "history": case.history.select_related("by"),
         "transition": transition,
@@ -402,6 +410,51 @@ def document_download(
     return response
 
 
+@case_roles
+@case_route("POST")
+def route_attempt_add(request: HttpRequest, case: Case) -> HttpResponse:
+    form = RouteAttemptForm(request.POST)
+    if form.is_valid():
+        services.route_attempt_add(
+            actor=request.user,
+            case=case,
+            route=form.cleaned_data["route"],
+            mission=form.cleaned_data["mission"],
+            request=request,
+        )
+        messages.success(request, _("The route attempt was added."))
+        return redirect("case_detail", case_id=case.pk)
+    context = _detail_context(request.user, case, route_form=form)
+    return render(request, "cases/detail.html", context, status=400)
+
+
+@case_roles
+@case_route("POST")
+def consent_add(request: HttpRequest, case: Case) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        services.consent_record(actor=request.user, case=case, request=request, **form.cleaned_data)
+        messages.success(request, _("The consent was recorded."))
+        return redirect("case_detail", case_id=case.pk)
+    context = _detail_context(request.user, case, consent_form=form)
+    return render(request, "cases/detail.html", context, status=400)
+
+
+@case_roles
+def consent_withdraw(
+    request: HttpRequest, case_id: uuid.UUID, consent_id: uuid.UUID
+) -> HttpResponse:
+    case = get_case_for_user(request.user, case_id, request)
+    consent = case.applicant.consents.filter(pk=consent_id).first()
+    if consent is None:
+        return render(request, "404.html", status=404)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.consent_withdraw(actor=request.user, case=case, consent=consent, request=request)
+    messages.success(request, _("The consent was marked as withdrawn."))
+    return redirect("case_detail", case_id=case.pk)
+
+
 SEARCH_FIELDS = {
     "name": Applicant.NAME_FIELDS,
     "passport": Applicant.PASSPORT_FIELDS,
@@ -441,11 +494,12 @@ def _facts(user: Any, case: Case, data: dict[str, Any]) -> CaseFacts:
     """What the guards know. Letters, consent and visas arrive with their issues; until
     then their guards stay closed."""
     verified = case.history.filter(from_status=Status.VERIFICATION).exists()
+    attempt = services.current_attempt(case)
     return CaseFacts(
         verification_completed=verified,
-        approved_letter=False,
-        disclosure_consent_for_authority=False,
-        visa_validity_recorded=False,
+        approved_letter=False,  # letters come with their own issue
+        disclosure_consent_for_authority=services.disclosure_consent_for(case, attempt),
+        visa_validity_recorded=bool(attempt and attempt.valid_from and attempt.valid_until),
         closure_reason=data.get("closure_reason") or None,
         reason=data.get("reason") or None,
         actor_is_coordinator=can_manage(user),
