@@ -619,3 +619,18 @@ def test_a_consent_of_another_case_cannot_be_withdrawn_through_mine(
     assert response.status_code == 404
     consent.refresh_from_db()
     assert consent.withdrawn_at is None
+
+
+def test_the_case_page_lists_what_the_routes_checklist_still_needs(client, caseworker, case):
+    from casework.cases import services as case_services
+    from casework.cases.models import Route
+
+    route = Route.objects.get(code="cz-civil-society")
+    case_services.route_attempt_add(actor=caseworker, case=case, route=route, mission=None)
+    login_verified(client, caseworker)
+    before = client.get(url("case_detail", case)).content.decode()
+    assert "Still missing" in before and "international passport" in before
+    upload(client, case)  # a passport_intl
+    after = client.get(url("case_detail", case)).content.decode()
+    missing_line = after.split("Still missing for the current route:")[-1].split("</p>")[0]
+    assert "international passport" not in missing_line

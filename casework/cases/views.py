@@ -35,7 +35,7 @@ from casework.cases.forms import (
     TransitionForm,
     UploadForm,
 )
-from casework.cases.models import PRIORITY_ORDER, Applicant, Case, Priority
+from casework.cases.models import PRIORITY_ORDER, Applicant, Case, DocumentType, Priority
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.lib.datakeys import preload
 from casework.lib.fields import search
@@ -168,6 +168,7 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "route_form": route_form,
         "consent_form": consent_form,
         "attempts": case.visa_applications.select_related("route", "mission"),
+        "missing_documents": _missing_documents(case),
         "consents": case.applicant.consents.select_related("route"),
         "documents": case.documents.all(),
         "history": case.history.select_related("by"),
@@ -176,6 +177,16 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "status_label": Status(case.status).label,
         **extra,
     }
+
+
+def _missing_documents(case: Case) -> list[str] | None:
+    """The current route's checklist less the document types already uploaded."""
+    attempt = services.current_attempt(case)
+    if attempt is None:
+        return None
+    have = set(case.documents.values_list("doc_type", flat=True))
+    labels = dict(DocumentType.choices)
+    return [str(labels.get(t, t)) for t in attempt.route.checklist if t not in have]
 
 
 def _sensitive_value(case: Case, owner: str, name: str) -> Any:
