@@ -204,3 +204,23 @@ def test_the_verify_page_works_under_our_content_security_policy(client, casewor
     scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
     assert len(scripts) == 2 and all(src.startswith("/") for src in scripts)
     assert "<script>" not in html  # no inline script; CSP forbids it
+
+
+def test_a_user_can_name_their_passkey_but_not_someone_elses(client, caseworker, outsider):
+    login_verified(client, outsider)
+    register(client, SoftAuthenticator())
+    theirs = WebAuthnCredential.objects.get(user=outsider)
+    login_verified(client, caseworker)
+    register(client, SoftAuthenticator())
+    mine = WebAuthnCredential.objects.get(user=caseworker)
+    client.post(
+        reverse("passkey_rename", args=[mine.credential_id_sha256]), {"name": "work laptop"}
+    )
+    mine.refresh_from_db()
+    assert mine.name == "work laptop"
+    response = client.post(
+        reverse("passkey_rename", args=[theirs.credential_id_sha256]), {"name": "mine now"}
+    )
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.name != "mine now"

@@ -51,6 +51,11 @@ urlpatterns = [
         views.passkey_remove_view,
         name="passkey_remove",
     ),
+    path(
+        "account/passkeys/<str:credential_hash>/rename/",
+        views.passkey_rename_view,
+        name="passkey_rename",
+    ),
     path("account/sessions/<uuid:public_id>/end/", views.session_end_view, name="session_end"),
     path(
         "account/sessions/end-others/", views.sessions_end_others_view, name="sessions_end_others"

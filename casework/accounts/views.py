@@ -266,6 +266,25 @@ def passkey_remove_view(request: HttpRequest, credential_hash: str) -> HttpRespo
     return _remove(request, user, device)
 
 
+@require_POST
+def passkey_rename_view(request: HttpRequest, credential_hash: str) -> HttpResponse:
+    """Give one of the user's own passkeys a name they will recognise ("work laptop")."""
+    user: Any = request.user
+    device = WebAuthnCredential.objects.filter(
+        user=user, credential_id_sha256=credential_hash, confirmed=True
+    ).first()
+    name = request.POST.get("name", "").strip()
+    if device is None:
+        return render(request, "404.html", status=404)
+    if not name or len(name) > 64:
+        messages.error(request, _("A passkey name has 1 to 64 characters."))
+        return redirect("account")
+    device.name = name
+    device.save(update_fields=["name"])
+    messages.success(request, _("The passkey was renamed."))
+    return redirect("account")
+
+
 def _remove(request: HttpRequest, user: Any, device: Any) -> HttpResponse:
     """Remove one of the user's own devices, never the last one that can sign them in."""
     if device is None:
