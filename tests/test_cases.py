@@ -634,3 +634,11 @@ def test_the_case_page_lists_what_the_routes_checklist_still_needs(client, casew
     after = client.get(url("case_detail", case)).content.decode()
     missing_line = after.split("Still missing for the current route:")[-1].split("</p>")[0]
     assert "international passport" not in missing_line
+
+
+def test_the_dashboard_title_is_plain_text(client, caseworker, case):
+    login_verified(client, caseworker)
+    html = client.get(reverse("home")).content.decode()
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and case.code not in title
+    assert html.count("Open cases by status") <= 1
