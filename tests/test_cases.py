@@ -27,7 +27,7 @@ OBJECT_ROUTES = [
     p.name
     for p in case_urls.urlpatterns
     if "case_id" in p.pattern.converters
-    and not {"document_id", "consent_id"} & set(p.pattern.converters)
+    and not {"document_id", "consent_id", "deadline_id"} & set(p.pattern.converters)
 ]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
@@ -642,3 +642,39 @@ def test_the_dashboard_title_is_plain_text(client, caseworker, case):
     title = html.split("<title>")[1].split("</title>")[0]
     assert "<" not in title and case.code not in title
     assert html.count("Open cases by status") <= 1
+
+
+def test_deadlines_follow_the_case_dates_and_show_on_the_dashboard(client, caseworker, case):
+    import datetime
+
+    from django.utils import timezone
+
+    login_verified(client, caseworker)
+    soon = timezone.localdate() + datetime.timedelta(days=5)
+    later = timezone.localdate() + datetime.timedelta(days=60)
+    data = edit_data(case, legal_stay_until=soon.isoformat(), passport_expiry=later.isoformat())
+    assert client.post(url("case_edit", case), data).status_code == 302
+    kinds = dict(case.deadlines.values_list("kind", "due_on"))
+    assert kinds == {"legal_stay_ends": soon, "passport_expires": later}
+    home = client.get(reverse("home")).content.decode()
+    assert "legal stay ends" in home and case.code in home
+    assert "passport expires" not in home  # 60 days away: not in the 14-day view
+    # A changed date replaces its automatic deadline; a done one is kept.
+    case.refresh_from_db()
+    moved = soon + datetime.timedelta(days=3)
+    client.post(url("case_edit", case), edit_data(case, legal_stay_until=moved.isoformat()))
+    assert set(case.deadlines.values_list("due_on", flat=True)) == {moved}
+
+
+def test_a_deadline_can_be_added_and_marked_done_only_through_its_case(
+    client, caseworker, case, carol
+):
+    login_verified(client, caseworker)
+    response = client.post(url("deadline_add", case), {"kind": "check_in", "due_on": "2030-01-01"})
+    assert response.status_code == 302
+    deadline = case.deadlines.get()
+    other = open_case(carol)
+    assert client.post(reverse("deadline_done", args=[other.pk, deadline.pk])).status_code == 404
+    assert client.post(reverse("deadline_done", args=[case.pk, deadline.pk])).status_code == 302
+    deadline.refresh_from_db()
+    assert deadline.done

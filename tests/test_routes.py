@@ -33,6 +33,7 @@ SAMPLE_KWARGS = {
     "credential_hash": "0" * 64,
     "document_id": uuid.uuid4(),
     "consent_id": uuid.uuid4(),
+    "deadline_id": uuid.uuid4(),
     "case_id": uuid.uuid4(),
 }
 

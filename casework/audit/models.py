@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     CASE_CREATED = "case_created", _("case created")
     CASE_UPDATED = "case_updated", _("case updated")
     NOTE_ADDED = "note_added", _("note added")
+    DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
     ROUTE_ATTEMPT_ADDED = "route_attempt_added", _("route attempt added")
     CONSENT_RECORDED = "consent_recorded", _("consent recorded")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("consent withdrawn")

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import Consent, DocumentType, Mission, Priority, Route
+from casework.cases.models import Consent, Deadline, DocumentType, Mission, Priority, Route
 from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
 
@@ -152,6 +152,12 @@ class CaseEditForm(forms.Form):
     lost_contact = forms.BooleanField(label=_("Lost contact"), required=False)
     emergency_protection = forms.BooleanField(label=_("Emergency protection"), required=False)
     family_case = forms.BooleanField(label=_("Family case"), required=False)
+    passport_expiry = forms.DateField(
+        label=_("Passport expiry"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    legal_stay_until = forms.DateField(
+        label=_("Legal stay until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     CASE_FIELDS = (
@@ -163,7 +169,7 @@ class CaseEditForm(forms.Form):
         "emergency_protection",
         "family_case",
     )
-    APPLICANT_FIELDS = ("preferred_name", "pronouns")
+    APPLICANT_FIELDS = ("preferred_name", "pronouns", "passport_expiry", "legal_stay_until")
 
 
 class NoteForm(forms.Form):
@@ -239,3 +245,8 @@ class ConsentForm(forms.Form):
         if cleaned.get("purpose") == Consent.Purpose.SHARING and not cleaned.get("counterparty"):
             self.add_error("counterparty", _("A sharing consent names the partner."))
         return cleaned
+
+
+class DeadlineForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Deadline.Kind.choices)
+    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -356,3 +356,31 @@ class Consent(models.Model):
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class Deadline(models.Model):
+    """A date that must not be missed. Generated from the case's dates (source "auto") or
+    added by hand; carries no free text, so nothing in it needs encrypting."""
+
+    class Kind(models.TextChoices):
+        LEGAL_STAY_ENDS = "legal_stay_ends", _("legal stay ends")
+        PASSPORT_EXPIRES = "passport_expires", _("passport expires")
+        APPOINTMENT = "appointment", _("appointment")
+        APPEAL_DEADLINE = "appeal_deadline", _("appeal deadline")
+        CHECK_IN = "check_in", _("check-in")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    due_on = models.DateField(_("due"))
+    done = models.BooleanField(_("done"), default=False)
+    automatic = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["due_on"]
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.due_on}"

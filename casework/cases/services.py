@@ -19,6 +19,7 @@ from casework.cases.models import (
     Case,
     CaseStatusChange,
     Consent,
+    Deadline,
     Document,
     Mission,
     Note,
@@ -204,6 +205,7 @@ def case_update(
     for name, value in applicant_fields.items():
         setattr(applicant, name, value)
     applicant.save()
+    deadlines_refresh(locked)
     changed = sorted([*case_fields, *applicant_fields])  # field names only, never values
     record(
         Action.CASE_UPDATED,
@@ -303,6 +305,7 @@ def route_attempt_add(
     )
     attempt.save()
     Case.objects.filter(pk=case.pk).update(destination_state=route.destination_state)
+    deadlines_refresh(case)
     record(
         Action.ROUTE_ATTEMPT_ADDED,
         actor=actor,
@@ -377,3 +380,55 @@ def disclosure_consent_for(case: Case, attempt: VisaApplication | None) -> bool:
         route_id=attempt.route_id,
         withdrawn_at__isnull=True,
     ).exists()
+
+
+def deadlines_refresh(case: Case) -> None:
+    """Re-derive the automatic deadlines from the applicant's and the route attempts' dates;
+    hand-made ones and those already done are kept."""
+    applicant = case.applicant
+    wanted: set[tuple[str, Any]] = set()
+    if applicant.legal_stay_until:
+        wanted.add((Deadline.Kind.LEGAL_STAY_ENDS, applicant.legal_stay_until))
+    if applicant.passport_expiry:
+        wanted.add((Deadline.Kind.PASSPORT_EXPIRES, applicant.passport_expiry))
+    for attempt in case.visa_applications.all():
+        if attempt.appointment_at:
+            wanted.add((Deadline.Kind.APPOINTMENT, attempt.appointment_at))
+        if attempt.appeal_deadline:
+            wanted.add((Deadline.Kind.APPEAL_DEADLINE, attempt.appeal_deadline))
+    existing = {(d.kind, d.due_on): d for d in case.deadlines.filter(automatic=True)}
+    for key, deadline in existing.items():
+        if key not in wanted and not deadline.done:
+            deadline.delete()
+    for kind, due_on in wanted - existing.keys():
+        Deadline.objects.create(
+            organisation_id=case.organisation_id,
+            case=case,
+            kind=kind,
+            due_on=due_on,
+            automatic=True,
+        )
+
+
+@transaction.atomic
+def deadline_add(
+    *, actor: Any, case: Case, kind: str, due_on: Any, request: Any = None
+) -> Deadline:
+    deadline = Deadline.objects.create(
+        organisation_id=case.organisation_id, case=case, kind=kind, due_on=due_on
+    )
+    record(Action.DEADLINE_CHANGED, actor=actor, target=deadline, case_id=case.pk, request=request)
+    return deadline
+
+
+@transaction.atomic
+def deadline_done(*, actor: Any, case: Case, deadline: Deadline, request: Any = None) -> None:
+    Deadline.objects.filter(pk=deadline.pk).update(done=True)
+    record(
+        Action.DEADLINE_CHANGED,
+        actor=actor,
+        target=deadline,
+        case_id=case.pk,
+        request=request,
+        done=True,
+    )

@@ -16,6 +16,12 @@ urlpatterns = [
     path("<uuid:case_id>/documents/", views.document_upload, name="document_upload"),
     path("<uuid:case_id>/routes/", views.route_attempt_add, name="route_attempt_add"),
     path("<uuid:case_id>/consents/", views.consent_add, name="consent_add"),
+    path("<uuid:case_id>/deadlines/", views.deadline_add, name="deadline_add"),
+    path(
+        "<uuid:case_id>/deadlines/<uuid:deadline_id>/done/",
+        views.deadline_done,
+        name="deadline_done",
+    ),
     path(
         "<uuid:case_id>/consents/<uuid:consent_id>/withdraw/",
         views.consent_withdraw,

@@ -28,6 +28,7 @@ from casework.cases.forms import (
     AssignForm,
     CaseEditForm,
     ConsentForm,
+    DeadlineForm,
     IntakeForm,
     NoteForm,
     RouteAttemptForm,
@@ -154,6 +155,7 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     upload_form = extra.pop("upload", None) or UploadForm()
     route_form = extra.pop("route_form", None) or RouteAttemptForm()
     consent_form = extra.pop("consent_form", None) or ConsentForm()
+    deadline_form = extra.pop("deadline_form", None) or DeadlineForm()
     sensitive = [
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
@@ -167,6 +169,8 @@ def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "upload_form": upload_form,
         "route_form": route_form,
         "consent_form": consent_form,
+        "deadline_form": deadline_form,
+        "deadlines": case.deadlines.all(),
         "attempts": case.visa_applications.select_related("route", "mission"),
         "missing_documents": _missing_documents(case),
         "consents": case.applicant.consents.select_related("route"),
@@ -463,6 +467,30 @@ def consent_withdraw(
         return HttpResponseNotAllowed(["POST"])
     services.consent_withdraw(actor=request.user, case=case, consent=consent, request=request)
     messages.success(request, _("The consent was marked as withdrawn."))
+    return redirect("case_detail", case_id=case.pk)
+
+
+@case_roles
+@case_route("POST")
+def deadline_add(request: HttpRequest, case: Case) -> HttpResponse:
+    form = DeadlineForm(request.POST)
+    if form.is_valid():
+        services.deadline_add(actor=request.user, case=case, request=request, **form.cleaned_data)
+        messages.success(request, _("The deadline was added."))
+        return redirect("case_detail", case_id=case.pk)
+    context = _detail_context(request.user, case, deadline_form=form)
+    return render(request, "cases/detail.html", context, status=400)
+
+
+@case_roles
+def deadline_done(request: HttpRequest, case_id: uuid.UUID, deadline_id: uuid.UUID) -> HttpResponse:
+    case = get_case_for_user(request.user, case_id, request)
+    deadline = case.deadlines.filter(pk=deadline_id).first()
+    if deadline is None:
+        return render(request, "404.html", status=404)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    services.deadline_done(actor=request.user, case=case, deadline=deadline, request=request)
     return redirect("case_detail", case_id=case.pk)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -33,7 +35,7 @@ def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
     from casework.audit.models import Action
     from casework.audit.services import record
     from casework.cases.access import visible_cases
-    from casework.cases.models import PRIORITY_ORDER
+    from casework.cases.models import PRIORITY_ORDER, Deadline
     from casework.cases.workflow import Status
 
     cases = visible_cases(user).exclude(status=Status.CLOSED)
@@ -43,8 +45,20 @@ def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
     )
     counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id"))}
     by_status = [(Status(value).label, counts[value]) for value in Status.values if value in counts]
+    soon = timezone.localdate() + timedelta(days=14)
+    deadlines = (
+        Deadline.objects.filter(case__in=cases, done=False, due_on__lte=soon)
+        .select_related("case")
+        .only("kind", "due_on", "case__code", "case__id")[:50]
+    )
     record(Action.CASE_LISTED, actor=user, request=request, count=len(mine), page="dashboard")
-    return {"my_cases": mine[:25], "open_count": len(mine), "by_status": by_status}
+    return {
+        "my_cases": mine[:25],
+        "open_count": len(mine),
+        "by_status": by_status,
+        "deadlines": deadlines,
+        "today": timezone.localdate(),
+    }
 
 
 @require_safe
