@@ -27,7 +27,7 @@ OBJECT_ROUTES = [
     p.name
     for p in case_urls.urlpatterns
     if "case_id" in p.pattern.converters
-    and not {"document_id", "consent_id", "deadline_id"} & set(p.pattern.converters)
+    and not {"document_id", "consent_id", "deadline_id", "attempt_id"} & set(p.pattern.converters)
 ]
 METHODS = ["get", "post", "put", "patch", "delete"]
 
@@ -678,3 +678,53 @@ def test_a_deadline_can_be_added_and_marked_done_only_through_its_case(
     assert client.post(reverse("deadline_done", args=[case.pk, deadline.pk])).status_code == 302
     deadline.refresh_from_db()
     assert deadline.done
+
+
+def test_a_route_attempt_records_dates_and_references_and_feeds_deadlines_and_guards(
+    client, caseworker, case
+):
+    from django.db import connection
+
+    from casework.cases import services as case_services
+    from casework.cases.models import Route
+    from casework.cases.views import _facts
+
+    attempt = case_services.route_attempt_add(
+        actor=caseworker, case=case, route=Route.objects.get(code="fr-visa-asile"), mission=None
+    )
+    login_verified(client, caseworker)
+    target = reverse("attempt_edit", args=[case.pk, attempt.pk])
+    bad = client.post(target, {"decision": "issued", "authority_file_number": CANARIES[11]})
+    assert bad.status_code == 400 and "validity dates" in bad.content.decode()
+    assert CANARIES[11] in bad.content.decode()  # the input is kept
+    good = client.post(
+        target,
+        {
+            "decision": "issued",
+            "valid_from": "2031-01-01",
+            "valid_until": "2031-06-30",
+            "appointment_at": "2030-12-01",
+            "authority_file_number": CANARIES[11],
+        },
+    )
+    assert good.status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.authority_file_number == CANARIES[11]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT authority_file_number FROM cases_visaapplication")
+        (stored,) = cursor.fetchone()
+    assert CANARIES[11].encode() not in bytes(stored)
+    assert _facts(caseworker, case, {}).visa_validity_recorded
+    assert case.deadlines.filter(kind="appointment").exists()
+
+
+def test_another_cases_attempt_is_not_reachable_through_mine(client, caseworker, case, carol):
+    from casework.cases import services as case_services
+    from casework.cases.models import Route
+
+    other = open_case(carol)
+    theirs = case_services.route_attempt_add(
+        actor=carol, case=other, route=Route.objects.get(code="pl-d21"), mission=None
+    )
+    login_verified(client, caseworker)
+    assert client.get(reverse("attempt_edit", args=[case.pk, theirs.pk])).status_code == 404

@@ -34,6 +34,7 @@ SAMPLE_KWARGS = {
     "document_id": uuid.uuid4(),
     "consent_id": uuid.uuid4(),
     "deadline_id": uuid.uuid4(),
+    "attempt_id": uuid.uuid4(),
     "case_id": uuid.uuid4(),
 }
 

@@ -6,7 +6,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import Consent, Deadline, DocumentType, Mission, Priority, Route
+from casework.cases.models import (
+    Consent,
+    Deadline,
+    DocumentType,
+    Mission,
+    Priority,
+    Route,
+    VisaApplication,
+)
 from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
 
@@ -250,3 +258,52 @@ class ConsentForm(forms.Form):
 class DeadlineForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Deadline.Kind.choices)
     due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _date(label: Any) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class AttemptEditForm(forms.Form):
+    """Dates, decision and references of one route attempt; references are kept encrypted."""
+
+    submitted_at = _date(_("Submitted"))
+    pre_approved_at = _date(_("Pre-approved"))
+    appointment_at = _date(_("Appointment"))
+    lodged_at = _date(_("Lodged"))
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=VisaApplication.Decision.choices, required=False
+    )
+    decision_at = _date(_("Decision date"))
+    valid_from = _date(_("Valid from"))
+    valid_until = _date(_("Valid until"))
+    appeal_deadline = _date(_("Appeal deadline"))
+    authority_file_number = forms.CharField(
+        label=_("Authority file number"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    pre_approval_reference = forms.CharField(
+        label=_("Pre-approval reference"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+    visa_number = forms.CharField(
+        label=_("Visa number"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("A visa cannot end before it starts."))
+        if cleaned.get("decision") == "issued" and not (start and end):
+            self.add_error("valid_until", _("An issued visa needs its validity dates."))
+        return cleaned

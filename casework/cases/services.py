@@ -432,3 +432,21 @@ def deadline_done(*, actor: Any, case: Case, deadline: Deadline, request: Any = 
         request=request,
         done=True,
     )
+
+
+@transaction.atomic
+def attempt_update(
+    *, actor: Any, case: Case, attempt: VisaApplication, values: dict[str, Any], request: Any = None
+) -> None:
+    for name, value in values.items():
+        setattr(attempt, name, value)
+    attempt.save()
+    deadlines_refresh(case)
+    record(
+        Action.ROUTE_ATTEMPT_UPDATED,
+        actor=actor,
+        target=attempt,
+        case_id=case.pk,
+        request=request,
+        fields=sorted(values),
+    )

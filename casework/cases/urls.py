@@ -15,6 +15,7 @@ urlpatterns = [
     path("<uuid:case_id>/notes/", views.case_note, name="case_note"),
     path("<uuid:case_id>/documents/", views.document_upload, name="document_upload"),
     path("<uuid:case_id>/routes/", views.route_attempt_add, name="route_attempt_add"),
+    path("<uuid:case_id>/routes/<uuid:attempt_id>/", views.attempt_edit, name="attempt_edit"),
     path("<uuid:case_id>/consents/", views.consent_add, name="consent_add"),
     path("<uuid:case_id>/deadlines/", views.deadline_add, name="deadline_add"),
     path(

@@ -26,6 +26,7 @@ from casework.cases import services
 from casework.cases.access import can_manage, get_case_for_user, visible_cases
 from casework.cases.forms import (
     AssignForm,
+    AttemptEditForm,
     CaseEditForm,
     ConsentForm,
     DeadlineForm,
@@ -492,6 +493,36 @@ def deadline_done(request: HttpRequest, case_id: uuid.UUID, deadline_id: uuid.UU
         return HttpResponseNotAllowed(["POST"])
     services.deadline_done(actor=request.user, case=case, deadline=deadline, request=request)
     return redirect("case_detail", case_id=case.pk)
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@case_roles
+def attempt_edit(request: HttpRequest, case_id: uuid.UUID, attempt_id: uuid.UUID) -> HttpResponse:
+    case = get_case_for_user(request.user, case_id, request)
+    attempt = case.visa_applications.select_related("route").filter(pk=attempt_id).first()
+    if attempt is None:
+        return render(request, "404.html", status=404)
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    names = list(AttemptEditForm.base_fields)
+    if request.method == "POST":
+        form = AttemptEditForm(request.POST)
+        if form.is_valid():
+            values = {
+                n: form.cleaned_data[n] or (None if n not in ("decision",) else "") for n in names
+            }
+            services.attempt_update(
+                actor=request.user, case=case, attempt=attempt, values=values, request=request
+            )
+            messages.success(request, _("The route attempt was saved."))
+            return redirect("case_detail", case_id=case.pk)
+        status = 400
+    else:
+        form = AttemptEditForm(initial={n: getattr(attempt, n) for n in names})
+        status = 200
+    context = {"case": case, "attempt": attempt, "form": form}
+    return render(request, "cases/attempt_edit.html", context, status=status)
 
 
 SEARCH_FIELDS = {
