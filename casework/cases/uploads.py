@@ -25,3 +25,6 @@ def sniff(head: bytes) -> Kind | None:
         if head.startswith(magic):
             return Kind(mime, extension)
     return None
+
+
+EXTENSIONS = {mime: extension for _magic, mime, extension in SIGNATURES}

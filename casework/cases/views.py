@@ -10,7 +10,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -38,6 +44,7 @@ from casework.cases.forms import (
     UploadForm,
 )
 from casework.cases.models import PRIORITY_ORDER, Applicant, Case, DocumentType, Priority
+from casework.cases.uploads import EXTENSIONS
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.lib.datakeys import preload
 from casework.lib.fields import search
@@ -58,6 +65,30 @@ def case_route(
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, case)
+
+        return wrapper
+
+    return decorator
+
+
+def case_child_route(
+    children: Callable[[Case], Any], *methods: str
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Like case_route, for an object that belongs to a case (a document, a consent...):
+    the case first, then the object among that case's own (404 otherwise), then the
+    method. The view receives both, never an id to fetch by itself."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, case_id: uuid.UUID, **kwargs: uuid.UUID) -> HttpResponse:
+            (child_id,) = kwargs.values()
+            case = get_case_for_user(request.user, case_id, request)
+            child = children(case).filter(pk=child_id).first()
+            if child is None:
+                raise Http404
+            if request.method not in methods:
+                return HttpResponseNotAllowed(methods)
+            return view(request, case, child)
 
         return wrapper
 
@@ -406,21 +437,12 @@ def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
 
 
 @case_roles
-def document_download(
-    request: HttpRequest, case_id: uuid.UUID, document_id: uuid.UUID
-) -> HttpResponse:
-    """The case first (404 if out of reach), then the document within that case only."""
-    case = get_case_for_user(request.user, case_id, request)
-    document = case.documents.filter(pk=document_id).first()
-    if document is None:
-        return render(request, "404.html", status=404)
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
+@case_child_route(lambda case: case.documents, "GET")
+def document_download(request: HttpRequest, case: Case, document: Any) -> HttpResponse:
     content = services.document_read(actor=request.user, document=document, request=request)
     response = HttpResponse(content, content_type=document.mime)
     # Never the user's file name: a random-looking name from the document's id.
-    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[document.mime]
-    filename = f"document-{document.pk.hex[:8]}.{extension}"
+    filename = f"document-{document.pk.hex[:8]}.{EXTENSIONS[document.mime]}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -457,15 +479,8 @@ def consent_add(request: HttpRequest, case: Case) -> HttpResponse:
 
 
 @case_roles
-def consent_withdraw(
-    request: HttpRequest, case_id: uuid.UUID, consent_id: uuid.UUID
-) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id, request)
-    consent = case.applicant.consents.filter(pk=consent_id).first()
-    if consent is None:
-        return render(request, "404.html", status=404)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@case_child_route(lambda case: case.applicant.consents, "POST")
+def consent_withdraw(request: HttpRequest, case: Case, consent: Any) -> HttpResponse:
     services.consent_withdraw(actor=request.user, case=case, consent=consent, request=request)
     messages.success(request, _("The consent was marked as withdrawn."))
     return redirect("case_detail", case_id=case.pk)
@@ -484,13 +499,8 @@ def deadline_add(request: HttpRequest, case: Case) -> HttpResponse:
 
 
 @case_roles
-def deadline_done(request: HttpRequest, case_id: uuid.UUID, deadline_id: uuid.UUID) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id, request)
-    deadline = case.deadlines.filter(pk=deadline_id).first()
-    if deadline is None:
-        return render(request, "404.html", status=404)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+@case_child_route(lambda case: case.deadlines, "POST")
+def deadline_done(request: HttpRequest, case: Case, deadline: Any) -> HttpResponse:
     services.deadline_done(actor=request.user, case=case, deadline=deadline, request=request)
     return redirect("case_detail", case_id=case.pk)
 
@@ -498,13 +508,8 @@ def deadline_done(request: HttpRequest, case_id: uuid.UUID, deadline_id: uuid.UU
 @sensitive_post_parameters()
 @sensitive_variables()
 @case_roles
-def attempt_edit(request: HttpRequest, case_id: uuid.UUID, attempt_id: uuid.UUID) -> HttpResponse:
-    case = get_case_for_user(request.user, case_id, request)
-    attempt = case.visa_applications.select_related("route").filter(pk=attempt_id).first()
-    if attempt is None:
-        return render(request, "404.html", status=404)
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
+@case_child_route(lambda case: case.visa_applications.select_related("route"), "GET", "POST")
+def attempt_edit(request: HttpRequest, case: Case, attempt: Any) -> HttpResponse:
     names = list(AttemptEditForm.base_fields)
     if request.method == "POST":
         form = AttemptEditForm(request.POST)
