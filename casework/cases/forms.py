@@ -21,48 +21,36 @@ from casework.cases.workflow import ClosureReason, Status
 SENSITIVE = {"autocomplete": "off", "spellcheck": "false"}  # R52: nothing kept by the browser
 
 
-class IntakeForm(forms.Form):
-    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
+def _sensitive_text(label: Any, max_length: int = 200) -> forms.CharField:
+    return forms.CharField(
+        label=label, max_length=max_length, required=False, widget=forms.TextInput(attrs=SENSITIVE)
+    )
 
-    legal_name_latin = forms.CharField(
-        label=_("Legal name (Latin)"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    legal_name_cyrillic = forms.CharField(
-        label=_("Legal name (Cyrillic)"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    preferred_name = forms.CharField(
-        label=_("Preferred name"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    pronouns = forms.CharField(
-        label=_("Pronouns"), max_length=50, required=False, widget=forms.TextInput(attrs=SENSITIVE)
-    )
-    date_of_birth = forms.DateField(
-        label=_("Date of birth"),
-        required=False,
-        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
-    )
-    international_passport_no = forms.CharField(
-        label=_("International passport number"),
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
-    destination_state = forms.RegexField(
+
+def _destination() -> forms.RegexField:
+    return forms.RegexField(
         label=_("Destination state (ISO code, e.g. DE)"),
         regex=r"^[A-Z]{2}$",
         required=False,
         max_length=2,
     )
+
+
+class IntakeForm(forms.Form):
+    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
+
+    legal_name_latin = _sensitive_text(_("Legal name (Latin)"))
+    legal_name_cyrillic = _sensitive_text(_("Legal name (Cyrillic)"))
+    preferred_name = _sensitive_text(_("Preferred name"))
+    pronouns = _sensitive_text(_("Pronouns"), 50)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
+    )
+    international_passport_no = _sensitive_text(_("International passport number"), 40)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    destination_state = _destination()
     narrative = forms.CharField(
         label=_("What happened (narrative)"),
         required=False,
@@ -135,27 +123,15 @@ class SearchForm(forms.Form):
 class CaseEditForm(forms.Form):
     """The editable parts of a case and its applicant; explicit fields only (R26)."""
 
-    preferred_name = forms.CharField(
-        label=_("Preferred name"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    pronouns = forms.CharField(
-        label=_("Pronouns"), max_length=50, required=False, widget=forms.TextInput(attrs=SENSITIVE)
-    )
+    preferred_name = _sensitive_text(_("Preferred name"))
+    pronouns = _sensitive_text(_("Pronouns"), 50)
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     priority_override_reason = forms.CharField(
         label=_("Reason for the priority (kept encrypted)"),
         required=False,
         widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
     )
-    destination_state = forms.RegexField(
-        label=_("Destination state (ISO code, e.g. DE)"),
-        regex=r"^[A-Z]{2}$",
-        required=False,
-        max_length=2,
-    )
+    destination_state = _destination()
     on_hold = forms.BooleanField(label=_("On hold"), required=False)
     lost_contact = forms.BooleanField(label=_("Lost contact"), required=False)
     emergency_protection = forms.BooleanField(label=_("Emergency protection"), required=False)
@@ -191,12 +167,7 @@ class NoteForm(forms.Form):
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
     doc_type = forms.ChoiceField(label=_("Type"), choices=DocumentType.choices)
-    title = forms.CharField(
-        label=_("Title (kept encrypted)"),
-        max_length=200,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
+    title = _sensitive_text(_("Title (kept encrypted)"))
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -280,24 +251,9 @@ class AttemptEditForm(forms.Form):
     valid_from = _date(_("Valid from"))
     valid_until = _date(_("Valid until"))
     appeal_deadline = _date(_("Appeal deadline"))
-    authority_file_number = forms.CharField(
-        label=_("Authority file number"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    pre_approval_reference = forms.CharField(
-        label=_("Pre-approval reference"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
-    visa_number = forms.CharField(
-        label=_("Visa number"),
-        max_length=100,
-        required=False,
-        widget=forms.TextInput(attrs=SENSITIVE),
-    )
+    authority_file_number = _sensitive_text(_("Authority file number"), 100)
+    pre_approval_reference = _sensitive_text(_("Pre-approval reference"), 100)
+    visa_number = _sensitive_text(_("Visa number"), 100)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
