@@ -77,6 +77,20 @@ else:
 CASEWORK_ALERT_CASES_PER_HOUR = env_int("CASEWORK_ALERT_CASES_PER_HOUR", 30, minimum=1)
 CASEWORK_ALERT_CASES_PER_DAY = env_int("CASEWORK_ALERT_CASES_PER_DAY", 50, minimum=1)
 
+# E-mail carries security alerts only, to each organisation's alert mailbox, and says no
+# more than that an alert exists (R47). Without EMAIL_HOST they are written to the log.
+if env_str("EMAIL_HOST", ""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") if EMAIL_HOST_USER else ""
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "casework-alerts@localhost")
+
 # --- Applications -----------------------------------------------------------------
 
 INSTALLED_APPS = [

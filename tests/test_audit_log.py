@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.urls import reverse
 
+from casework.audit import services as audit_services
 from casework.audit.models import Action, AppendOnlyError, AuditEvent, Checkpoint
 from casework.audit.services import record, verify_chain, write_checkpoint
 from crypto.audit_chain import chain_hash, new_signing_key, sign_checkpoint
@@ -222,12 +223,12 @@ def test_an_action_whose_audit_entry_fails_does_not_happen(client, organisation,
     target = make_user(organisation=organisation, role=Role.CASEWORKER)
     login_verified(client, admin)
 
-    def broken_save(self, *args, **kwargs):
+    def broken_insert(cursor, event):
         raise DatabaseError("audit storage is full")
 
-    monkeypatch.setattr(AuditEvent, "save", broken_save)
-    with pytest.raises(DatabaseError):
-        client.post(reverse("admin_role", args=[target.pk]), {"role": "coordinator"})
+    monkeypatch.setattr(audit_services, "_insert", broken_insert)
+    response = client.post(reverse("admin_role", args=[target.pk]), {"role": "coordinator"})
+    assert response.status_code == 503
     assert [role.value for role in target.roles] == ["caseworker"]
 
 

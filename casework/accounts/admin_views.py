@@ -10,12 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts import services
 from casework.accounts.decorators import role_required, step_up_required
-from casework.accounts.forms import InvitationAcceptForm, RoleForm
+from casework.accounts.forms import AlertMailboxForm, InvitationAcceptForm, RoleForm
 from casework.accounts.models import User
 from casework.accounts.roles import Role
 
@@ -38,13 +39,36 @@ def _not_self(admin: User, user: User) -> None:
 @require_http_methods(["GET"])
 @org_admin_only
 def users_view(request: HttpRequest) -> HttpResponse:
+    return _users_page(request, AlertMailboxForm(initial=_mailbox(request)))
+
+
+def _mailbox(request: HttpRequest) -> dict[str, str]:
+    admin: Any = request.user
+    return {"alert_email": admin.organisation.alert_email}
+
+
+def _users_page(request: HttpRequest, mailbox: AlertMailboxForm, status: int = 200) -> HttpResponse:
     admin: Any = request.user
     users = (
         User.objects.filter(organisation_id=admin.organisation_id)
         .prefetch_related("groups")
         .order_by("username")
     )
-    return render(request, "accounts/admin/users.html", {"users": users, "form": RoleForm()})
+    context = {"users": users, "form": RoleForm(), "mailbox": mailbox}
+    return render(request, "accounts/admin/users.html", context, status=status)
+
+
+@require_POST
+@org_admin_only
+@step_up_required
+def alert_mailbox_view(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    form = AlertMailboxForm(request.POST)
+    if not form.is_valid():
+        return _users_page(request, form, status=400)
+    services.set_alert_mailbox(admin=admin, email=form.cleaned_data["alert_email"], request=request)
+    messages.success(request, _("The security alert mailbox was saved."))
+    return redirect("admin_users")
 
 
 @require_POST
@@ -79,7 +103,7 @@ def role_view(request: HttpRequest, user_id: Any) -> HttpResponse:
     return redirect("admin_users")
 
 
-def _action(name: str, done: str, needs_step_up: bool = True) -> Any:
+def _action(name: str, done: Any, needs_step_up: bool = True) -> Any:
     def view(request: HttpRequest, user_id: Any) -> HttpResponse:
         admin: Any = request.user
         user = get_user_for_admin(admin, user_id)
@@ -93,12 +117,15 @@ def _action(name: str, done: str, needs_step_up: bool = True) -> Any:
     return require_POST(org_admin_only(wrapped))
 
 
-deactivate_view = _action("deactivate_user", "The account was deactivated.")
+deactivate_view = _action("deactivate_user", gettext_lazy("The account was deactivated."))
 reset_second_factor_view = _action(
-    "reset_second_factor", "Their second factor was reset; they enrol again at next sign-in."
+    "reset_second_factor",
+    gettext_lazy("Their second factor was reset; they enrol again at next sign-in."),
 )
-panic_revoke_view = _action("panic_revoke", "Every session and device of that user was revoked.")
-unlock_view = _action("unlock_user", "The account was unlocked.", needs_step_up=False)
+panic_revoke_view = _action(
+    "panic_revoke", gettext_lazy("Every session and device of that user was revoked.")
+)
+unlock_view = _action("unlock_user", gettext_lazy("The account was unlocked."), needs_step_up=False)
 
 
 @sensitive_post_parameters()

@@ -111,3 +111,14 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"), choices=[(role.value, ROLE_LABELS[role]) for role in Role]
     )
+
+
+class AlertMailboxForm(forms.Form):
+    alert_email = forms.EmailField(
+        label=_("Security alert mailbox"),
+        required=False,
+        help_text=_(
+            "A shared mailbox of the organisation, not a person's address. Alerts say only "
+            "that something needs reviewing; leave empty to send none."
+        ),
+    )

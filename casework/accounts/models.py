@@ -28,6 +28,9 @@ class Organisation(models.Model):
     passkeys_required_for_privileged = models.BooleanField(
         _("privileged roles must use a passkey"), default=True
     )
+    # Where security alerts go (R47): a functional mailbox of the organisation, not a person's
+    # address (users have none here). The mails say that an alert exists, nothing more.
+    alert_email = models.EmailField(_("security alert mailbox"), blank=True)
 
     class Meta:
         verbose_name = _("organisation")

@@ -313,6 +313,19 @@ def set_role(*, admin: User, user: User, role: Role, request: HttpRequest | None
     record(Action.ROLE_CHANGED, actor=admin, target=user, request=request, role=role.value)
 
 
+@transaction.atomic
+def set_alert_mailbox(*, admin: User, email: str, request: HttpRequest | None = None) -> None:
+    """Where the organisation's security alerts are mailed (R47); audited by field name."""
+    Organisation.objects.filter(pk=admin.organisation_id).update(alert_email=email)
+    record(
+        Action.ORGANISATION_UPDATED,
+        actor=admin,
+        target=admin.organisation,
+        request=request,
+        fields=["alert_email"],
+    )
+
+
 def invitation_digest(token: str) -> bytes:
     return _digest("invitation", token)
 

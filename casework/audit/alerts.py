@@ -6,21 +6,129 @@ looping over a user's events; the answers are ids and counts, never case content
 
 from __future__ import annotations
 
+import logging
 import statistics
 import uuid
 from datetime import UTC, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.mail import send_mail
+from django.db import models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework.audit.models import Action, AuditEvent
+from casework.audit.services import record
+
+logger = logging.getLogger(__name__)
 
 BASELINE_DAYS = 30
 BASELINE_FACTOR = 3
 RECENT_LIMIT = 50
+
+
+class AlertKind(models.TextChoices):
+    """Why an ``alert`` entry was written (its ``kind`` detail)."""
+
+    BULK_ACCESS = "bulk_access", gettext_lazy("many distinct cases viewed in an hour")
+    ACCESS_DENIED = "access_denied", gettext_lazy("access to an object was refused")
+    DECRYPTION_FAILED = "decryption_failed", gettext_lazy("a record could not be decrypted")
+    VERIFICATION_FAILED = "verification_failed", gettext_lazy("audit log verification failed")
+
+
+# Kinds an attacker can trigger at will (by guessing URLs or paging through cases) are
+# written once an hour per user: every underlying event stays in the log regardless.
+_HOURLY = {AlertKind.BULK_ACCESS, AlertKind.ACCESS_DENIED}
+
+
+def raise_alert(
+    kind: AlertKind,
+    *,
+    organisation_id: uuid.UUID | None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> AuditEvent | None:
+    """Write an ``alert`` entry and, once it is committed, tell the organisation's alert
+    mailbox that there is something to look at (R47). The mail names the kind and the
+    time only: no user, no case, no applicant."""
+    actor_id = getattr(actor, "pk", None)
+    if kind in _HOURLY and _raised_within_hour(kind, actor_id):
+        return None
+    event = record(
+        Action.ALERT,
+        actor=actor,
+        organisation_id=organisation_id,
+        request=request,
+        decision="deny",
+        kind=kind.value,
+        **details,
+    )
+    transaction.on_commit(lambda: _mail(kind, organisation_id, event.at))
+    return event
+
+
+def _raised_within_hour(kind: AlertKind, actor_id: Any) -> bool:
+    return AuditEvent.objects.filter(
+        action=Action.ALERT,
+        actor_id=actor_id,
+        details__kind=kind.value,
+        at__gt=timezone.now() - timedelta(hours=1),
+    ).exists()
+
+
+def _mail(kind: AlertKind, organisation_id: uuid.UUID | None, at: datetime) -> None:
+    from casework.accounts.models import Organisation
+
+    organisations = Organisation.objects.exclude(alert_email="")
+    if organisation_id is not None:  # a system-wide alert (a damaged chain) goes to all
+        organisations = organisations.filter(pk=organisation_id)
+    for organisation in organisations:
+        try:
+            send_mail(
+                _("Safe Passage casework: security alert"),
+                _(
+                    "A security alert was raised for %(organisation)s at %(time)s UTC: "
+                    "%(kind)s.\n\nSign in and open the audit pages to review it. "
+                    "This message deliberately carries no names and no case data."
+                )
+                % {
+                    "organisation": organisation.name,
+                    "time": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                    "kind": kind.label,
+                },
+                None,
+                [organisation.alert_email],
+            )
+        except Exception:  # a mail server being down must not hide the alert itself
+            logger.exception("alert e-mail to organisation %s not sent", organisation.pk)
+
+
+def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
+    """After a case view: alert when the user has now viewed more distinct cases in the
+    last 60 minutes than CASEWORK_ALERT_CASES_PER_HOUR (31 of 30 is an alert). One query,
+    on the (organisation, time) index."""
+    now = timezone.now()
+    viewed = (
+        _case_views(actor.organisation_id, now - timedelta(hours=1), now)
+        .filter(actor_id=actor.pk)
+        .values("case_id")
+        .distinct()
+        .count()
+    )
+    if viewed > settings.CASEWORK_ALERT_CASES_PER_HOUR:
+        raise_alert(
+            AlertKind.BULK_ACCESS,
+            organisation_id=actor.organisation_id,
+            actor=actor,
+            request=request,
+            cases_viewed=viewed,
+        )
 
 
 class AccessAlert(NamedTuple):

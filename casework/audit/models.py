@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from django.db import models
+from django.db import DatabaseError, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -26,6 +26,7 @@ class Action(models.TextChoices):
     INVITATION_CREATED = "invitation_created", _("invitation created")
     INVITATION_ACCEPTED = "invitation_accepted", _("invitation accepted")
     ROLE_CHANGED = "role_changed", _("role changed")
+    ORGANISATION_UPDATED = "organisation_updated", _("organisation settings changed")
     USER_DEACTIVATED = "user_deactivated", _("user deactivated")
     SECOND_FACTOR_RESET = "second_factor_reset", _("second factor reset")
     PANIC_REVOKE = "panic_revoke", _("all sessions and devices revoked")
@@ -72,6 +73,10 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
 
 class AppendOnlyError(Exception):
     pass
+
+
+class AuditUnavailable(DatabaseError):
+    """The entry could not be written, so the action it records must not happen (R44)."""
 
 
 class AuditEvent(models.Model):

@@ -7,11 +7,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -19,10 +19,10 @@ from casework.audit.models import (
     CANONICAL_COLUMNS,
     Action,
     AuditEvent,
+    AuditUnavailable,
     ChainHead,
     Checkpoint,
     Verification,
-    canonical_fields,
 )
 from casework.audit.signing import public_key, signing_key
 from crypto.audit_chain import (
@@ -69,28 +69,67 @@ def record(
     actor_id = getattr(actor, "pk", None)
     if organisation_id is None and actor is not None:
         organisation_id = getattr(actor, "organisation_id", None)
-    with transaction.atomic():
-        head = ChainHead.objects.select_for_update().get(pk=1)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=timezone.now(),
-            action=action,
-            actor_id=actor_id,
-            organisation_id=organisation_id,
-            target_type=target._meta.label_lower if target is not None else "",
-            target_id=str(target.pk) if target is not None else "",
-            case_id=case_id,
-            client=client_prefix(request),
-            decision=decision,
-            details={key: _plain(value) for key, value in details.items()},
-            prev_hash=head.hash,
-        )
-        event.hash = chain_hash(head.hash, event.canonical_fields())
-        event.save()
-        ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
-        if event.seq % settings.CASEWORK_AUDIT_CHECKPOINT_EVERY == 0:
-            write_checkpoint(event.seq, event.hash)
+    event = AuditEvent(
+        at=timezone.now(),
+        action=action,
+        actor_id=actor_id,
+        organisation_id=organisation_id,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        case_id=case_id,
+        client=client_prefix(request),
+        decision=decision,
+        details={key: _plain(value) for key, value in details.items()},
+    )
+    # No savepoint: a failed append must fail the caller's whole transaction anyway.
+    try:
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            event.seq, event.prev_hash = _lock_head(cursor)
+            event.seq += 1
+            event.hash = chain_hash(event.prev_hash, event.canonical_fields())
+            _insert(cursor, event)
+            cursor.execute(_sql["update_head"], [event.seq, event.hash])
+            if event.seq % settings.CASEWORK_AUDIT_CHECKPOINT_EVERY == 0:
+                write_checkpoint(event.seq, event.hash)
+    except DatabaseError as problem:
+        raise AuditUnavailable(f"audit entry not written: {type(problem).__name__}") from problem
     return event
+
+
+# The append runs on every audited request, so it is three plain statements rather than
+# ORM queries (the ORM's query building cost more than the database: bench/bench_audit.py).
+# Table and column names come from the models; values are always parameters.
+_HEAD = ChainHead._meta.db_table
+_EVENTS = AuditEvent._meta.db_table
+_INSERTED: list[Field[Any, Any]] = [
+    AuditEvent._meta.get_field(name)  # type: ignore[misc]  # concrete fields, not relations
+    for name in (*CANONICAL_COLUMNS, "prev_hash", "hash")
+]
+_sql = {
+    "lock_head": f"SELECT seq, hash FROM {_HEAD} WHERE id = 1",  # noqa: S608
+    "insert": (
+        f"INSERT INTO {_EVENTS} ({', '.join(str(f.column) for f in _INSERTED)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING id"
+    ),
+    "update_head": f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
+}
+
+
+def _lock_head(cursor: Any) -> tuple[int, str]:
+    """Read the chain head, holding its row lock until the transaction ends (PostgreSQL);
+    SQLite has no row locks, and its write transaction serialises appends instead."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(_sql["lock_head"] + lock)
+    seq, head = cursor.fetchone()
+    return int(seq), str(head)
+
+
+def _insert(cursor: Any, event: AuditEvent) -> None:
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERTED]
+    cursor.execute(_sql["insert"], values)
+    event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _plain(value: Any) -> Any:
@@ -125,48 +164,77 @@ class VerificationResult:
 def _entries() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
     """Stream the chain in seq order as plain rows, in constant memory.
 
-    A raw cursor, not the ORM: verification reads every entry ever written, and Django's
-    per-row converters cost more than the hashing (bench/bench_audit.py).
+    A raw cursor that asks the database for text (timestamps already in the canonical form
+    on PostgreSQL), not the ORM: verification reads every entry ever written, and per-row
+    conversions cost more than the hashing (bench/bench_audit.py).
     """
-    meta = AuditEvent._meta
-    quote = connection.ops.quote_name
-    # Every audit column is named as its field (no db_column), so names are columns.
-    columns = ", ".join(quote(name) for name in ("prev_hash", "hash", *CANONICAL_COLUMNS))
-    assert all(meta.get_field(name).name for name in CANONICAL_COLUMNS)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} ORDER BY {quote('seq')}"  # noqa: S608
-    converters = _row_converters()
+    text = _AS_TEXT.get(connection.vendor, {})
+    columns = ", ".join(text.get(name, name) for name in ("prev_hash", "hash", *CANONICAL_COLUMNS))
+    sql = f"SELECT {columns} FROM {_EVENTS} ORDER BY seq"  # noqa: S608
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(5000):
-            for prev_hash, stored_hash, *values in rows:
-                converted = [
-                    convert(value) for convert, value in zip(converters, values, strict=True)
-                ]
-                yield converted[0], prev_hash, stored_hash, canonical_fields(*converted)
+            for (
+                prev,
+                stored,
+                seq,
+                at,
+                actor,
+                org,
+                action,
+                decision,
+                t_type,
+                t_id,
+                case,
+                client,
+                details,
+            ) in rows:  # noqa: E501
+                yield (
+                    seq,
+                    prev,
+                    stored,
+                    {
+                        "seq": seq,
+                        "at": _utc_text(at),
+                        "actor_id": _uuid_text(actor),
+                        "organisation_id": _uuid_text(org),
+                        "action": action,
+                        "decision": decision,
+                        "target_type": t_type,
+                        "target_id": t_id,
+                        "case_id": _uuid_text(case),
+                        "client": client,
+                        "details": json.loads(details),
+                    },
+                )
 
 
-def _row_converters() -> list[Any]:
-    """Per-column conversions from what the driver returns to what canonical_fields takes."""
+# Columns read as text, in the form canonical_fields() gives them where the database can.
+_AS_TEXT = {
+    "postgresql": {
+        "at": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+        "actor_id": "actor_id::text",
+        "organisation_id": "organisation_id::text",
+        "case_id": "case_id::text",
+        "details": "details::text",
+    },
+    # An expression has no declared type, so the driver leaves it as the stored text.
+    "sqlite": {"at": "CAST(at AS TEXT)"},
+}
 
-    def same(value: Any) -> Any:
+
+def _utc_text(value: str) -> str:
+    """The canonical timestamp; SQLite keeps ``2026-01-02 03:04:05[.ffffff]`` in UTC."""
+    if value.endswith("Z"):
         return value
+    return f"{value[:10]}T{value[11:19]}.{value[20:26] or '000000'}Z"
 
-    def as_uuid(value: Any) -> Any:
-        if isinstance(value, str) and len(value) == 32:  # SQLite: 32 hex digits
-            return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-        return str(value) if value else None
 
-    def as_datetime(value: Any) -> Any:
-        if isinstance(value, str):  # SQLite keeps datetimes as text, in UTC
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value
-
-    def as_json(value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
-
-    by_name = {"at": as_datetime, "actor_id": as_uuid, "organisation_id": as_uuid}
-    by_name |= {"case_id": as_uuid, "details": as_json}
-    return [by_name.get(name, same) for name in CANONICAL_COLUMNS]
+def _uuid_text(value: str | None) -> str | None:
+    """The canonical (hyphenated) UUID; SQLite keeps 32 hex digits."""
+    if value and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value or None
 
 
 def verify_chain(
@@ -228,6 +296,8 @@ def verify_and_record(
     request: HttpRequest | None = None,
 ) -> Verification:
     """Verify, keep the result for the auditors' banner, and raise an alert on failure."""
+    from casework.audit.alerts import AlertKind, raise_alert  # alerts build on record()
+
     result = verify_chain(external_checkpoints, progress)
     with transaction.atomic():
         outcome = Verification.objects.create(
@@ -237,13 +307,19 @@ def verify_and_record(
             damage=result.damage,
             message=result.message[:200],
         )
-        record(
-            Action.AUDIT_VERIFIED if result.ok else Action.ALERT,
-            actor=actor,
-            request=request,
-            decision="allow" if result.ok else "deny",
-            checked=result.checked,
-            first_bad=result.first_bad,
-            damage=result.damage,
-        )
+        found: dict[str, Any] = {
+            "checked": result.checked,
+            "first_bad": result.first_bad,
+            "damage": result.damage,
+        }
+        if result.ok:
+            record(Action.AUDIT_VERIFIED, actor=actor, request=request, **found)
+        else:  # concerns every organisation: the entry carries positions, nothing else
+            raise_alert(
+                AlertKind.VERIFICATION_FAILED,
+                organisation_id=None,
+                actor=actor,
+                request=request,
+                **found,
+            )
     return outcome

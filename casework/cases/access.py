@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from guardian.shortcuts import get_objects_for_user
 
 from casework.accounts.roles import Role
+from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.models import Case
@@ -43,6 +44,13 @@ def get_case_for_user(user: Any, case_id: uuid.UUID, request: HttpRequest | None
             request=request,
             decision="deny",
             target_type="cases.case",
+            requested=str(case_id),
+        )
+        raise_alert(
+            AlertKind.ACCESS_DENIED,
+            organisation_id=user.organisation_id,
+            actor=user,
+            request=request,
             requested=str(case_id),
         )
         raise Http404

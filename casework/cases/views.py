@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 from casework.accounts.decorators import role_required
 from casework.accounts.models import User
 from casework.accounts.roles import Role
+from casework.audit.alerts import check_bulk_access
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import services
@@ -167,6 +168,7 @@ def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
     preload([case.applicant_id])
     record(Action.CASE_VIEWED, actor=user, target=case, case_id=case.pk, request=request)
+    check_bulk_access(user, request)
     return render(request, "cases/detail.html", _detail_context(user, case))
 
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
 
+from casework.audit.models import AuditUnavailable
 from casework.lib.datakeys import dek_cache
 from crypto import DecryptionError, KeyStoreError
 
@@ -38,7 +39,8 @@ class DataKeyCacheMiddleware:
     """Unwrap each data subject's key at most once per request, and forget it afterwards.
 
     A key store that cannot be read answers 503, a record that cannot be decrypted 500:
-    never a page with ciphertext, an empty value or another record's value.
+    never a page with ciphertext, an empty value or another record's value. An audit log
+    that cannot be written answers 503 too: nothing happens unlogged.
     """
 
     def __init__(self, get_response: GetResponse) -> None:
@@ -49,24 +51,25 @@ class DataKeyCacheMiddleware:
             return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, AuditUnavailable):
+            # Fail closed (R44): the action's transaction was rolled back with the entry.
+            logger.error("audit log unavailable: %s", exception)
+            return _error_page("errors/audit_unavailable.html", 503)
         if isinstance(exception, KeyStoreError):
             logger.error("key store unavailable: %s", exception)
             return _error_page("errors/keys_unavailable.html", 503)
         if isinstance(exception, DecryptionError):
             # The field-level log line (which record, which field) was written where it failed;
             # auditors get an alert entry (R47), written now that the view's work is undone.
-            from casework.audit.models import Action
-            from casework.audit.services import record
+            from casework.audit.alerts import AlertKind, raise_alert
 
             notes = getattr(exception, "__notes__", [])
             user = getattr(request, "user", None)
-            record(
-                Action.ALERT,
+            raise_alert(
+                AlertKind.DECRYPTION_FAILED,
                 actor=user if user is not None and user.is_authenticated else None,
                 organisation_id=getattr(exception, "organisation_id", None),
                 request=request,
-                decision="deny",
-                kind="decryption_failed",
                 field=notes[0] if notes else "",
                 record=getattr(exception, "record_id", ""),
             )
