@@ -134,7 +134,8 @@ def verify_checkpoint(public_key: bytes, text: str) -> Checkpoint:
         body = _body(fields["origin"], size, head)
     except (KeyError, ValueError, binascii.Error):
         raise CheckpointError("malformed checkpoint") from None
-    if len(head) != 64 or size < 0:
+    # Byte for byte as signed: int() alone would also take "+7", "7_0" or a full-width "７".
+    if len(head) != 64 or size < 0 or body != "\n".join(lines[:4]) + "\n":
         raise CheckpointError("malformed checkpoint")
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, body.encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -188,6 +189,47 @@ def test_postgresql_refuses_truncate_outside_maintenance():
     assert AuditEvent.objects.count() == 2
 
 
+def _app_role_statements(role):
+    script = (ROOT / "deploy" / "postgresql-app-role.sql").read_text()
+    lines = [line for line in script.splitlines() if line and not line.startswith("--")]
+    statements = " ".join(lines).replace("casework_app", role).split(";")
+    return [statement.strip() for statement in statements if statement.strip()]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET decision = 'allow'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+        "UPDATE audit_checkpoint SET head = 'x'",
+        "DELETE FROM audit_checkpoint",
+    ],
+)
+def test_the_deployed_app_role_may_append_but_not_change_the_log(statement, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("database roles are PostgreSQL's; CI runs this there (R40, R66)")
+    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 3
+    role = f"casework_app_test_{uuid.uuid4().hex[:8]}"  # created in the test's transaction
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        for granted in _app_role_statements(role):
+            cursor.execute(granted)
+        cursor.execute(f"SET ROLE {role}")
+    fill(3)  # the application's own appends, checkpoint included, work as that role
+    assert Checkpoint.objects.filter(size=3).exists()
+    with (
+        pytest.raises(DatabaseError) as refused,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert refused.value.__cause__.sqlstate == "42501"  # insufficient_privilege
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    assert AuditEvent.objects.count() == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_never_fork_the_chain():
     if connection.vendor != "postgresql":
@@ -285,3 +327,15 @@ def test_an_auditor_can_recompute_the_chain_with_a_few_lines_of_independent_code
         [sys.executable, "-c", code], input=lines, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == AuditEvent.objects.order_by("-seq").first().hash
+
+
+def test_a_crafted_username_is_one_entry_and_forges_no_log_line(client, organisation, caplog):
+    """R45: newlines, ANSI escapes and U+2028 in input cannot make a second event or line."""
+    crafted = "a\nFAKE EVENT login ok\x1b[2J\u2028b"
+    before = AuditEvent.objects.count()
+    client.post(reverse("login"), {"username": crafted, "password": "wrong password here"})
+    new = list(AuditEvent.objects.filter(seq__gt=before))
+    assert [e.action for e in new] == [Action.LOGIN_FAILED]
+    assert crafted not in str(new[0].details)  # the username is not written at all
+    assert not any(line.startswith("FAKE EVENT") for line in caplog.text.splitlines())
+    assert "\x1b" not in caplog.text

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -377,6 +378,18 @@ def test_the_banner_says_intact_with_the_count_and_time(client, auditor):
     html = client.get(LOG).content.decode()
     assert "integrity-ok" in html and "Intact: 1234 entries, verified at" in html
     assert "integrity-bad" not in html
+
+
+def test_the_banner_warns_when_the_daily_verification_has_not_run(client, auditor):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        Verification.objects.create(ok=True, checked=10)
+    with time_machine.travel(start + timedelta(hours=24), tick=False):
+        login_verified(client, auditor)
+        assert "daily verification may have stopped" not in client.get(LOG).content.decode()
+    with time_machine.travel(start + timedelta(hours=26), tick=False):
+        html = login_verified(Client(), auditor).get(LOG).content.decode()
+    assert "the scheduled daily verification may have stopped" in html
 
 
 def test_the_banner_says_when_the_log_was_never_verified(client, auditor):

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.db import DatabaseError, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -207,3 +208,12 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"Verification({self.at}, {'ok' if self.ok else self.damage})"
+
+    @property
+    def is_stale(self) -> bool:
+        """Older than the daily schedule allows (R48): the timer may have stopped."""
+        return self.at < timezone.now() - VERIFICATION_MAX_AGE
+
+
+# Verification is scheduled daily; an hour of slack for the run itself.
+VERIFICATION_MAX_AGE = timedelta(hours=25)

@@ -9,7 +9,7 @@ and the refusal is audited (R28). A meta-test fails if a view fetches a Case ano
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -38,23 +38,28 @@ def visible_cases(user: Any) -> QuerySet[Case]:
 def get_case_for_user(user: Any, case_id: uuid.UUID, request: HttpRequest | None = None) -> Case:
     case = visible_cases(user).select_related("applicant").filter(pk=case_id).first()
     if case is None:
-        record(
-            Action.ACCESS_DENIED,
-            actor=user,
-            request=request,
-            decision="deny",
-            target_type="cases.case",
-            requested=str(case_id),
-        )
-        raise_alert(
-            AlertKind.ACCESS_DENIED,
-            organisation_id=user.organisation_id,
-            actor=user,
-            request=request,
-            requested=str(case_id),
-        )
-        raise Http404
+        deny(user, request, "cases.case", case_id)
     return case
+
+
+def deny(user: Any, request: HttpRequest | None, target_type: str, requested: Any) -> NoReturn:
+    """Refuse with the 404 of a missing object, audited and alerted (R28, R47)."""
+    record(
+        Action.ACCESS_DENIED,
+        actor=user,
+        request=request,
+        decision="deny",
+        target_type=target_type,
+        requested=str(requested),
+    )
+    raise_alert(
+        AlertKind.ACCESS_DENIED,
+        organisation_id=user.organisation_id,
+        actor=user,
+        request=request,
+        requested=str(requested),
+    )
+    raise Http404
 
 
 def can_manage(user: Any) -> bool:

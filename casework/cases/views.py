@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -30,7 +29,7 @@ from casework.audit.alerts import check_bulk_access
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import services
-from casework.cases.access import can_manage, get_case_for_user, visible_cases
+from casework.cases.access import can_manage, deny, get_case_for_user, visible_cases
 from casework.cases.forms import (
     AssignForm,
     AttemptEditForm,
@@ -84,9 +83,10 @@ def case_child_route(
         def wrapper(request: HttpRequest, case_id: uuid.UUID, **kwargs: uuid.UUID) -> HttpResponse:
             (child_id,) = kwargs.values()
             case = get_case_for_user(request.user, case_id, request)
-            child = children(case).filter(pk=child_id).first()
+            found = children(case)
+            child = found.filter(pk=child_id).first()
             if child is None:
-                raise Http404
+                deny(request.user, request, found.model._meta.label_lower, child_id)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, case, child)
@@ -167,9 +167,18 @@ LIST_COLUMNS = (
 def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
     preload([case.applicant_id])
-    record(Action.CASE_VIEWED, actor=user, target=case, case_id=case.pk, request=request)
-    check_bulk_access(user, request)
+    _viewed(request, case)
     return render(request, "cases/detail.html", _detail_context(user, case))
+
+
+def _viewed(request: HttpRequest, case: Case, target: Any = None, **details: Any) -> None:
+    """Every page that shows a case's decrypted content is one ``case_viewed`` entry."""
+    user: Any = request.user
+    target = case if target is None else target
+    record(
+        Action.CASE_VIEWED, actor=user, target=target, case_id=case.pk, request=request, **details
+    )
+    check_bulk_access(user, request)
 
 
 def _detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
@@ -390,6 +399,7 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
         initial = {n: getattr(case, n) for n in CaseEditForm.CASE_FIELDS}
         initial |= {n: getattr(case.applicant, n) for n in CaseEditForm.APPLICANT_FIELDS}
         form = CaseEditForm(initial={**initial, "version": case.version})
+        _viewed(request, case, page="edit")  # the form shows the decrypted applicant
     return render(request, "cases/edit.html", {"case": case, "form": form})
 
 
@@ -528,6 +538,7 @@ def attempt_edit(request: HttpRequest, case: Case, attempt: Any) -> HttpResponse
     else:
         form = AttemptEditForm(initial={n: getattr(attempt, n) for n in names})
         status = 200
+        _viewed(request, case, attempt, page="route_attempt")  # shows decrypted references
     context = {"case": case, "attempt": attempt, "form": form}
     return render(request, "cases/attempt_edit.html", context, status=status)
 

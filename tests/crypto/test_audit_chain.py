@@ -1,0 +1,191 @@
+"""The pure hash chain and checkpoints: exact tamper localisation (R41) and signatures (R42)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crypto.audit_chain import (
+    GENESIS,
+    ChainBroken,
+    CheckpointError,
+    canonical,
+    chain_hash,
+    new_signing_key,
+    public_key_of,
+    sign_checkpoint,
+    split_checkpoints,
+    verify_checkpoint,
+    walk,
+)
+
+Entry = tuple[int, str, str, dict[str, Any]]
+
+
+def build_log(n: int) -> list[Entry]:
+    log, head = [], GENESIS
+    for seq in range(1, n + 1):
+        fields = {"seq": seq, "action": "case_viewed", "details": {"n": seq}}
+        new = chain_hash(head, fields)
+        log.append((seq, head, new, fields))
+        head = new
+    return log
+
+
+def first_bad(log: list[Entry]) -> tuple[int, str] | None:
+    try:
+        for _ in walk(log):
+            pass
+    except ChainBroken as broken:
+        return broken.seq, broken.damage
+    return None
+
+
+def modify(log: list[Entry], i: int) -> list[Entry]:
+    seq, prev, stored, fields = log[i]
+    changed = log.copy()
+    changed[i] = (seq, prev, stored, {**fields, "action": "login"})
+    return changed
+
+
+def delete(log: list[Entry], i: int) -> list[Entry]:
+    return log[:i] + log[i + 1 :]
+
+
+def swap(log: list[Entry], i: int) -> list[Entry]:
+    changed = log.copy()
+    changed[i], changed[i + 1] = changed[i + 1], changed[i]
+    return changed
+
+
+def insert_forged(log: list[Entry], i: int) -> list[Entry]:
+    """A forged entry that links correctly to its predecessor, the rest renumbered."""
+    prev = log[i - 1][2] if i else GENESIS
+    fields = {"seq": i + 1, "action": "login", "details": {}}
+    forged = (i + 1, prev, chain_hash(prev, fields), fields)
+    later = [(seq + 1, p, h, {**f, "seq": seq + 1}) for seq, p, h, f in log[i:]]
+    return log[:i] + [forged] + later
+
+
+def test_an_untouched_chain_walks_to_its_end():
+    log = build_log(50)
+    assert [seq for seq, _ in walk(log)] == list(range(1, 51))
+    assert list(walk(log))[-1][1] == log[-1][2]
+
+
+def test_the_hash_is_sha256_of_the_previous_hash_and_the_canonical_entry():
+    fields = {"seq": 1, "b": "ж", "a": None}
+    assert canonical(fields) == b'{"a":null,"b":"\\u0436","seq":1}'
+    expected = hashlib.sha256(bytes.fromhex(GENESIS) + canonical(fields)).hexdigest()
+    assert chain_hash(GENESIS, fields) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(2, 1000),
+    where=st.floats(0, 1, exclude_max=True),
+    op=st.sampled_from(["modify", "delete", "swap"]),
+)
+def test_modify_delete_and_swap_are_found_at_their_exact_position(n, where, op):
+    i = int(where * (n - 1))  # 0 .. n-2: every entry has a successor
+    tampered = {"modify": modify, "delete": delete, "swap": swap}[op](build_log(n), i)
+    found = first_bad(tampered)
+    assert found is not None and found[0] == i + 1
+    assert found[1] == {"modify": "altered", "delete": "missing", "swap": "missing"}[op]
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(2, 1000), where=st.floats(0, 1, exclude_max=True))
+def test_a_forged_insertion_breaks_the_link_of_the_entry_after_it(n, where):
+    i = int(where * n)
+    # The forged entry is consistent with its predecessor by construction, so the first
+    # inconsistent entry is its successor, whose stored link no longer matches.
+    assert first_bad(insert_forged(build_log(n), i)) == (i + 2, "reordered")
+
+
+def test_a_changed_stored_hash_is_an_altered_entry():
+    log = build_log(5)
+    seq, prev, _, fields = log[2]
+    log[2] = (seq, prev, "ab" * 32, fields)
+    assert first_bad(log) == (3, "altered")
+
+
+def test_a_recomputed_chain_walks_clean_which_is_why_checkpoints_exist():
+    log = modify(build_log(10), 3)
+    head, rewritten = GENESIS, []
+    for seq, _, _, fields in log:
+        new = chain_hash(head, fields)
+        rewritten.append((seq, head, new, fields))
+        head = new
+    assert first_bad(rewritten) is None
+    assert rewritten[-1][2] != build_log(10)[-1][2]  # the signed head no longer matches
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+KEY = new_signing_key()
+PUBLIC = public_key_of(KEY)
+
+
+def test_a_checkpoint_round_trips():
+    text = sign_checkpoint(KEY, origin="test", size=7, head="ab" * 32)
+    checkpoint = verify_checkpoint(PUBLIC, text)
+    assert (checkpoint.origin, checkpoint.size, checkpoint.head) == ("test", 7, "ab" * 32)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace("size: 7", "size: 8"),
+        lambda t: t.replace("ab" * 32, "ac" * 32),
+        lambda t: t.replace("origin: test", "origin: tesu"),
+        lambda t: t.replace("casework-audit-checkpoint/1", "casework-audit-checkpoint/2"),
+        lambda t: "garbage\n" + t,
+        lambda t: t + "extra: line\n",
+        lambda t: t.replace("signature: ", "signature: A"),
+        lambda t: t.replace("size: 7", "size: \uff17"),  # a full-width digit seven
+        lambda t: t.replace("size: 7", "size: +7"),
+        lambda t: t.replace("size: 7", "size: 07"),
+        lambda t: t.replace("origin: test", "origin: te\udcffst"),
+    ],
+)
+def test_any_change_to_a_checkpoint_is_refused(change):
+    text = sign_checkpoint(KEY, origin="test", size=7, head="ab" * 32)
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(PUBLIC, change(text))
+
+
+def test_a_checkpoint_signed_with_another_key_is_refused():
+    text = sign_checkpoint(new_signing_key(), origin="test", size=7, head="ab" * 32)
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(PUBLIC, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text())
+def test_the_checkpoint_parser_raises_nothing_but_checkpoint_error(text):
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(PUBLIC, text)
+
+
+def test_an_exported_file_splits_into_its_checkpoints():
+    texts = [sign_checkpoint(KEY, origin="test", size=s, head="ab" * 32) for s in (1, 2, 3)]
+    assert split_checkpoints("\n".join(texts)) == texts
+
+
+def test_an_origin_with_a_newline_cannot_be_signed():
+    with pytest.raises(ValueError):
+        sign_checkpoint(KEY, origin="a\nsize: 1", size=7, head="ab" * 32)
+
+
+def test_canonical_form_escapes_control_characters():
+    fields = {"details": {"x": "a\nFAKE EVENT\u2028\x1b[31m"}}
+    data = canonical(fields)
+    assert b"\n" not in data and b"\x1b" not in data
+    assert json.loads(data) == fields
