@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casework.audit.models import ChainHead
 from casework.audit.services import verify_and_record
+from casework.lib.progress import Progress
 from crypto import KeyStoreError
 
 
@@ -34,15 +35,17 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"cannot read {options['checkpoints']}: {exc.strerror}"
                 ) from None
-        total = ChainHead.objects.get(pk=1).seq
+        bar = Progress(self.stderr, ChainHead.objects.get(pk=1).seq, "verifying audit entries")
 
         def progress(seq: int) -> None:
-            self.stderr.write(f"verified {seq}/{total} entries")
+            bar.advance(seq - bar.done)
 
         try:
             outcome = verify_and_record(external, progress)
         except KeyStoreError as exc:
             raise CommandError(str(exc)) from None
+        bar.done = outcome.checked
+        bar.finish()
         if outcome.ok:
             self.stdout.write(f"Audit log intact: {outcome.checked} entries verified.")
             return
