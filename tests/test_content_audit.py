@@ -25,6 +25,8 @@ GET_WRITES = {
     "case_edit": Action.CASE_VIEWED,
     "attempt_edit": Action.CASE_VIEWED,
     "document_download": Action.DOCUMENT_DOWNLOADED,
+    "document_edit": Action.CASE_VIEWED,
+    "document_verify": None,
     "case_assign": None,
     "case_reveal": None,
     "case_note": None,

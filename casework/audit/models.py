@@ -50,6 +50,8 @@ class Action(models.TextChoices):
     FIELD_REVEALED = "field_revealed", _("sensitive field revealed")
     DOCUMENT_UPLOADED = "document_uploaded", _("document uploaded")
     DOCUMENT_DOWNLOADED = "document_downloaded", _("document downloaded")
+    DOCUMENT_UPDATED = "document_updated", _("document details changed")
+    DOCUMENT_VERIFIED = "document_verified", _("document verified or rejected")
     LETTER_REQUESTED = "letter_requested", _("letter requested")
     LETTER_ISSUED = "letter_issued", _("letter issued")
     LETTER_DOWNLOADED = "letter_downloaded", _("letter downloaded")

@@ -7,8 +7,10 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from casework.cases.models import (
+    DOCUMENT_LANGUAGES,
     Consent,
     Deadline,
+    Document,
     DocumentType,
     Mission,
     Priority,
@@ -164,10 +166,31 @@ class NoteForm(forms.Form):
     )
 
 
-class UploadForm(forms.Form):
+class DocumentDetailsForm(forms.Form):
+    """What is known about a document besides its file; the title stays encrypted."""
+
+    title = _sensitive_text(_("Title (kept encrypted)"))
+    language = forms.ChoiceField(
+        label=_("Language of the document"),
+        choices=[("", "—"), *DOCUMENT_LANGUAGES],
+        required=False,
+    )
+    translation_status = forms.ChoiceField(
+        label=_("Translation"),
+        choices=Document.Translation.choices,
+        initial=Document.Translation.NOT_NEEDED,
+        required=False,
+    )
+    expires_at = forms.DateField(
+        label=_("Expires"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class UploadForm(DocumentDetailsForm):
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
     doc_type = forms.ChoiceField(label=_("Type"), choices=DocumentType.choices)
-    title = _sensitive_text(_("Title (kept encrypted)"))
+
+    field_order = ["file", "doc_type", "title", "language", "translation_status", "expires_at"]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -185,6 +208,28 @@ class UploadForm(forms.Form):
             )
         upload.kind = kind
         return upload
+
+
+class DocumentVerifyForm(forms.Form):
+    verification_status = forms.ChoiceField(
+        label=_("Result"),
+        choices=[
+            (Document.Verification.VERIFIED, _("verified")),
+            (Document.Verification.REJECTED, _("rejected")),
+        ],
+    )
+    verification_method = forms.ChoiceField(
+        label=_("How it was checked"),
+        choices=[("", "—"), *Document.Method.choices],
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        verified = cleaned.get("verification_status") == Document.Verification.VERIFIED
+        if verified and not cleaned.get("verification_method"):
+            self.add_error("verification_method", _("Say how the document was checked."))
+        return cleaned
 
 
 class RouteAttemptForm(forms.Form):

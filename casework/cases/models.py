@@ -254,11 +254,47 @@ class DocumentType(models.TextChoices):
     OTHER = "other", _("other")
 
 
+# Languages documents come in (DOMAIN.md sections 3.3 and 6.3), by their own names.
+DOCUMENT_LANGUAGES = [
+    ("ru", "русский"),
+    ("en", "English"),
+    ("uk", "українська"),
+    ("de", "Deutsch"),
+    ("fr", "français"),
+    ("pl", "polski"),
+    ("lt", "lietuvių"),
+    ("lv", "latviešu"),
+    ("cs", "čeština"),
+    ("es", "español"),
+    ("ka", "ქართული"),
+    ("hy", "Հայերեն"),
+    ("other", "…"),
+]
+
+
 class Document(EncryptedModel):
     """An uploaded document: encrypted under the applicant's key before it touches disk,
     stored under a random name; the title is encrypted, the type and dates are not."""
 
     DATA_SUBJECT_ATTR = "applicant_id"
+
+    class Translation(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("no translation needed")
+        NEEDED = "needed", _("translation needed")
+        IN_PROGRESS = "in_progress", _("being translated")
+        TRANSLATED = "translated", _("translated")
+        CERTIFIED = "certified", _("certified translation")
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", _("not verified")
+        VERIFIED = "verified", _("verified")
+        REJECTED = "rejected", _("rejected")
+
+    class Method(models.TextChoices):
+        ORIGINAL_SEEN = "original_seen", _("original seen")
+        COPY_CHECKED = "copy_checked", _("copy checked against its source")
+        PARTNER_CONFIRMED = "partner_confirmed", _("confirmed by a partner organisation")
+        ISSUER_CONFIRMED = "issuer_confirmed", _("confirmed by the issuer")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="documents")
@@ -273,6 +309,20 @@ class Document(EncryptedModel):
     uploaded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateField(_("expires"), null=True, blank=True)
+    translation_status = models.CharField(
+        _("translation"), max_length=12, choices=Translation.choices, default="not_needed"
+    )
+    # Two-person rule (DOMAIN.md section 8): whoever uploaded a document does not verify it.
+    verification_status = models.CharField(
+        _("verification"), max_length=10, choices=Verification.choices, default="unverified"
+    )
+    verification_method = models.CharField(
+        _("verified by means of"), max_length=20, choices=Method.choices, blank=True
+    )
+    verified_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at"]

@@ -240,6 +240,7 @@ def document_upload(
     kind: Any,
     doc_type: str,
     title: str | None,
+    details: dict[str, Any] | None = None,
     request: Any = None,
 ) -> Document:
     """Encrypt the file under the applicant's key, store it under a random name, record it."""
@@ -260,6 +261,7 @@ def document_upload(
         mime=kind.mime,
         size=len(content),
         uploaded_by=actor,
+        **(details or {}),
     )
     document.save()
     record(
@@ -272,6 +274,62 @@ def document_upload(
         size=len(content),
     )
     return document
+
+
+DOCUMENT_DETAILS = ("title", "language", "translation_status", "expires_at")
+
+
+@transaction.atomic
+def document_update(
+    *, actor: Any, case: Case, document: Document, values: dict[str, Any], request: Any = None
+) -> None:
+    """Title, language, translation status and expiry; the file itself never changes."""
+    for name in DOCUMENT_DETAILS:
+        if name in values:
+            setattr(document, name, values[name])
+    document.save()
+    record(
+        Action.DOCUMENT_UPDATED,
+        actor=actor,
+        target=document,
+        case_id=case.pk,
+        request=request,
+        fields=sorted(set(values) & set(DOCUMENT_DETAILS)),
+    )
+
+
+class VerificationRefused(Exception):
+    """Whoever uploaded a document cannot verify it (two-person rule)."""
+
+
+@transaction.atomic
+def document_verify(
+    *,
+    actor: Any,
+    case: Case,
+    document: Document,
+    status: str,
+    method: str,
+    request: Any = None,
+) -> None:
+    """Record that a second person checked the document (or rejected it), and how."""
+    if document.uploaded_by_id == actor.pk:
+        raise VerificationRefused()
+    Document.objects.filter(pk=document.pk).update(
+        verification_status=status,
+        verification_method=method if status == Document.Verification.VERIFIED else "",
+        verified_by=actor,
+        verified_at=timezone.now(),
+    )
+    record(
+        Action.DOCUMENT_VERIFIED,
+        actor=actor,
+        target=document,
+        case_id=case.pk,
+        request=request,
+        status=status,
+        method=method,
+    )
 
 
 def document_read(*, actor: Any, document: Document, request: Any = None) -> bytes:

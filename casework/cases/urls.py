@@ -33,5 +33,15 @@ urlpatterns = [
         views.document_download,
         name="document_download",
     ),
+    path(
+        "<uuid:case_id>/documents/<uuid:document_id>/edit/",
+        views.document_edit,
+        name="document_edit",
+    ),
+    path(
+        "<uuid:case_id>/documents/<uuid:document_id>/verify/",
+        views.document_verify,
+        name="document_verify",
+    ),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
 ]

@@ -36,6 +36,8 @@ from casework.cases.forms import (
     CaseEditForm,
     ConsentForm,
     DeadlineForm,
+    DocumentDetailsForm,
+    DocumentVerifyForm,
     IntakeForm,
     NoteForm,
     RouteAttemptForm,
@@ -43,7 +45,14 @@ from casework.cases.forms import (
     TransitionForm,
     UploadForm,
 )
-from casework.cases.models import PRIORITY_ORDER, Applicant, Case, DocumentType, Priority
+from casework.cases.models import (
+    PRIORITY_ORDER,
+    Applicant,
+    Case,
+    Document,
+    DocumentType,
+    Priority,
+)
 from casework.cases.uploads import EXTENSIONS
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.lib.datakeys import preload
@@ -440,12 +449,82 @@ def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
             kind=upload.kind,
             doc_type=form.cleaned_data["doc_type"],
             title=form.cleaned_data["title"] or None,
+            details=_document_details(form.cleaned_data),
             request=request,
         )
         messages.success(request, _("The document was encrypted and stored."))
         return redirect("case_detail", case_id=case.pk)
     context = _detail_context(request.user, case, upload=form)
     return render(request, "cases/detail.html", context, status=400)
+
+
+def _document_details(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "language": data["language"],
+        "translation_status": data["translation_status"] or Document.Translation.NOT_NEEDED,
+        "expires_at": data["expires_at"],
+    }
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@case_roles
+@case_child_route(lambda case: case.documents, "GET", "POST")
+def document_edit(request: HttpRequest, case: Case, document: Any) -> HttpResponse:
+    """The document's details, and its verification by a second person."""
+    status = 200
+    if request.method == "POST":
+        form = DocumentDetailsForm(request.POST)
+        if form.is_valid():
+            values = {"title": form.cleaned_data["title"] or None}
+            values |= _document_details(form.cleaned_data)
+            services.document_update(
+                actor=request.user, case=case, document=document, values=values, request=request
+            )
+            messages.success(request, _("The document's details were saved."))
+            return redirect("case_detail", case_id=case.pk)
+        status = 400
+    else:
+        names = list(DocumentDetailsForm.base_fields)
+        form = DocumentDetailsForm(initial={n: getattr(document, n) for n in names})
+        _viewed(request, case, document, page="document")  # shows the decrypted title
+    return _document_page(request, case, document, form, DocumentVerifyForm(), status)
+
+
+def _document_page(
+    request: HttpRequest, case: Case, document: Any, form: Any, verify: Any, status: int
+) -> HttpResponse:
+    context = {"case": case, "document": document, "form": form, "verify_form": verify}
+    context["may_verify"] = document.uploaded_by_id != request.user.pk
+    return render(request, "cases/document_edit.html", context, status=status)
+
+
+@case_roles
+@case_child_route(lambda case: case.documents, "POST")
+def document_verify(request: HttpRequest, case: Case, document: Any) -> HttpResponse:
+    form = DocumentVerifyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.document_verify(
+                actor=request.user,
+                case=case,
+                document=document,
+                status=form.cleaned_data["verification_status"],
+                method=form.cleaned_data["verification_method"],
+                request=request,
+            )
+        except services.VerificationRefused:
+            form.add_error(
+                None,
+                _("You uploaded this document, so someone else must verify it (two-person rule)."),
+            )
+        else:
+            messages.success(request, _("The verification was recorded."))
+            return redirect("case_detail", case_id=case.pk)
+    details = DocumentDetailsForm(
+        initial={n: getattr(document, n) for n in DocumentDetailsForm.base_fields}
+    )
+    return _document_page(request, case, document, details, form, 400)
 
 
 @case_roles
