@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("casework.accounts.urls")),
     path("cases/", include("casework.cases.urls")),
+    path("reference/", include("casework.cases.reference_urls")),
     path("audit/", include("casework.audit.urls")),
 ]
 

@@ -35,6 +35,8 @@ SAMPLE_KWARGS = {
     "consent_id": uuid.uuid4(),
     "deadline_id": uuid.uuid4(),
     "attempt_id": uuid.uuid4(),
+    "route_id": uuid.uuid4(),
+    "mission_id": uuid.uuid4(),
     "case_id": uuid.uuid4(),
 }
 

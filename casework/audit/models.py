@@ -45,6 +45,7 @@ class Action(models.TextChoices):
     DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
     ROUTE_ATTEMPT_ADDED = "route_attempt_added", _("route attempt added")
     ROUTE_ATTEMPT_UPDATED = "route_attempt_updated", _("route attempt updated")
+    REFERENCE_CHANGED = "reference_changed", _("route or mission changed")
     CONSENT_RECORDED = "consent_recorded", _("consent recorded")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("consent withdrawn")
     FIELD_REVEALED = "field_revealed", _("sensitive field revealed")

@@ -308,3 +308,115 @@ class AttemptEditForm(forms.Form):
         if cleaned.get("decision") == "issued" and not (start and end):
             self.add_error("valid_until", _("An issued visa needs its validity dates."))
         return cleaned
+
+
+# --- reference data (coordinators) -------------------------------------------------------
+
+# DOMAIN.md section 6.1 (29 states), plus the EU states outside Schengen.
+DESTINATION_STATES = [
+    "AT",
+    "BE",
+    "BG",
+    "CH",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IS",
+    "IT",
+    "LI",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "NO",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+]
+
+
+class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
+    """Explicit fields; the checklist is a set of document types, not free JSON."""
+
+    checklist = forms.MultipleChoiceField(
+        label=_("Document checklist"),
+        choices=DocumentType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Route
+        fields = [
+            "code",
+            "destination_state",
+            "legal_basis",
+            "visa_type",
+            "needs_pre_approval",
+            "deciding_authority",
+            "status",
+            "effective_from",
+            "effective_until",
+            "checklist",
+        ]
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            "effective_until": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean_destination_state(self) -> str:
+        state = str(self.cleaned_data["destination_state"]).strip().upper()
+        if state not in DESTINATION_STATES:
+            raise forms.ValidationError(
+                _("Give the ISO code of an EU or Schengen state, e.g. DE or LT.")
+            )
+        return state
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("effective_from"), cleaned.get("effective_until")
+        if start and end and end < start:
+            self.add_error("effective_until", _("A route cannot end before it starts."))
+        return cleaned
+
+
+class MissionForm(forms.ModelForm):  # type: ignore[type-arg]
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            ("embassy", _("embassy")),
+            ("consulate", _("consulate")),
+            ("visa_centre", _("visa centre")),
+        ],
+    )
+
+    class Meta:
+        model = Mission
+        fields = ["state", "host_country", "city", "kind", "name"]
+
+    def clean_state(self) -> str:
+        state = str(self.cleaned_data["state"]).strip().upper()
+        if state not in DESTINATION_STATES:
+            raise forms.ValidationError(
+                _("Give the ISO code of an EU or Schengen state, e.g. DE or LT.")
+            )
+        return state
+
+    def clean_host_country(self) -> str:
+        country = str(self.cleaned_data["host_country"]).strip().upper()
+        if len(country) != 2 or not country.isascii() or not country.isalpha():
+            raise forms.ValidationError(_("Give a two-letter ISO country code, e.g. AM."))
+        return country

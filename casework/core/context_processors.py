@@ -17,4 +17,5 @@ def environment(request: HttpRequest) -> dict[str, object]:
         "is_org_admin": Role.ORG_ADMIN.value in roles,
         "is_auditor": Role.AUDITOR.value in roles,
         "is_case_worker": bool({Role.CASEWORKER.value, Role.COORDINATOR.value} & roles),
+        "is_coordinator": Role.COORDINATOR.value in roles,
     }
