@@ -9,6 +9,8 @@ from casework.audit.models import Action, AuditEvent
 from casework.cases.models import Mission, Route
 from tests.conftest import login_verified
 
+pytestmark = pytest.mark.django_db
+
 ROUTE = {
     "code": "ee-humanitarian-test",
     "destination_state": "ee",
