@@ -162,6 +162,19 @@ def test_seed_demo_creates_the_sample_cases_of_domain_section_10(data_dir):
     milana = Case.objects.get(priority="emergency", applicant__in=applicants, status="documents")
     steps = list(milana.history.values_list("to_status", flat=True))
     assert steps[:3] == ["screening", "route_planning", "documents"]
+    # The coordinator's overlay flags and priority reasons, set through the edit service.
+    with datakeys.dek_cache():
+        artyom, milana, sasha = (
+            Case.objects.get(
+                applicant=search(applicants, Applicant.NAME_FIELDS, organisation.pk, n)[0]
+            )
+            for n in SAMPLES
+        )
+        assert "set to URGENT" in artyom.priority_override_reason
+        assert milana.emergency_protection and not milana.family_case
+        assert sasha.family_case and not sasha.emergency_protection
+    updates = AuditEvent.objects.filter(action="case_updated", case_id=milana.pk)
+    assert updates.get().details["fields"] == ["emergency_protection", "priority_override_reason"]
 
 
 @pytest.mark.django_db

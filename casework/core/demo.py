@@ -14,7 +14,7 @@ import os
 import random
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,13 @@ from casework.accounts.models import Organisation, TOTPDevice, User
 from casework.accounts.roles import Role
 from casework.accounts.services import new_totp_device
 from casework.cases.models import Applicant, Case, CaseUserObjectPermission, Priority
-from casework.cases.services import CODE_ALPHABET, case_assign, case_create, case_transition
+from casework.cases.services import (
+    CODE_ALPHABET,
+    case_assign,
+    case_create,
+    case_transition,
+    case_update,
+)
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
 from casework.keystore.models import DataKey
 from casework.lib import datakeys
@@ -147,6 +153,8 @@ class SampleCase:
     destination_state: str
     narrative: str
     path: tuple[Status, ...]  # the statuses it is moved through, in order
+    flags: dict[str, bool] = field(default_factory=dict)  # overlay flags, set by the coordinator
+    priority_reason: str | None = None  # why the coordinator set this priority (audited)
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,10 @@ SAMPLE_CASES = (
             "Yerevan), letter in FR + EN, delivered direct to the authority."
         ),
         path=path_to(S.LETTER_REVIEW),
+        priority_reason=(
+            "System score 75 suggests EMERGENCY; set to URGENT: not detained, in safe housing "
+            "in Yerevan."
+        ),
     ),
     # Case 2: "Milana Kh." EMERGENCY, fast path (no verification), ROUTE_PLANNING -> DOCUMENTS.
     SampleCase(
@@ -264,6 +276,8 @@ SAMPLE_CASES = (
             "Russia."
         ),
         path=path_to(S.DOCUMENTS, fast=True),
+        flags={"emergency_protection": True},
+        priority_reason="Auto-EMERGENCY: family threat, and the family may learn her location.",
     ),
     # Case 3: "Alexandra (Sasha) Petrova". CZ Civil Society letter in review.
     SampleCase(
@@ -299,6 +313,8 @@ SAMPLE_CASES = (
             "Tbilisi, mission acceptance to verify)."
         ),
         path=path_to(S.LETTER_REVIEW),
+        flags={"family_case": True},  # her partner (Case 3b, dependant) travels with her
+        priority_reason="Score 30; re-assess every 60 days.",
     ),
 )
 
@@ -537,6 +553,26 @@ def _open_case(
     return case
 
 
+def _open_sample(staff: _Staff, sample: SampleCase) -> Case:
+    case = _open_case(
+        staff,
+        sample.applicant,
+        priority=sample.priority,
+        destination_state=sample.destination_state,
+        narrative=sample.narrative,
+        path=sample.path,
+    )
+    fresh = Case.objects.get(pk=case.pk)
+    case_update(
+        actor=staff.coordinator,
+        case=fresh,
+        version=fresh.version,
+        case_fields={**sample.flags, "priority_override_reason": sample.priority_reason},
+        applicant_fields={},
+    )
+    return fresh
+
+
 def _generated_plan(rng: random.Random) -> list[tuple[str, str, Status, str | None]]:
     """(organisation slug, priority, status reached before an optional closure, closure)."""
     priorities = (
@@ -599,17 +635,7 @@ def seed_cases() -> CaseSeedResult:
             )
             return CaseSeedResult(0, _lines(existing))
         staff = {slug: _staff(slug) for slug in DEMO_ORGANISATIONS}
-        samples = [
-            _open_case(
-                rainbow,
-                sample.applicant,
-                priority=sample.priority,
-                destination_state=sample.destination_state,
-                narrative=sample.narrative,
-                path=sample.path,
-            )
-            for sample in SAMPLE_CASES
-        ]
+        samples = [_open_sample(rainbow, sample) for sample in SAMPLE_CASES]
         rng = random.Random(DEMO_SEED)  # noqa: S311 (fictional demo data, reproducible)
         for number, (slug, priority, status, closure) in enumerate(_generated_plan(rng), 100):
             fast = priority == Priority.EMERGENCY and rng.random() < 0.7
