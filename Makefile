@@ -7,7 +7,7 @@ TEST_DATA_DIR := $(CURDIR)/var/test
 PYTEST_ARGS ?=
 
 .PHONY: run test check lint format typecheck migrations-check messages compilemessages \
-        audit audit-if-reachable lock bench system-packages clean
+        audit audit-if-reachable lock bench system-packages system-packages-test clean
 
 run: $(VENV)/.installed-base system-packages compilemessages
 	$(BIN)/python manage.py migrate --noinput
@@ -15,7 +15,7 @@ run: $(VENV)/.installed-base system-packages compilemessages
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed-dev system-packages compilemessages
+test: $(VENV)/.installed-dev system-packages-test compilemessages
 	CASEWORK_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check: lint typecheck migrations-check compilemessages test audit-if-reachable
@@ -61,6 +61,9 @@ bench: $(VENV)/.installed-dev
 
 system-packages:
 	@sh scripts/check-system-packages
+
+system-packages-test:
+	@sh scripts/check-system-packages test
 
 $(VENV)/.installed-base: requirements/base.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
