@@ -39,7 +39,7 @@ EXTRA_KEYS = [
 ]
 
 
-def guarded(case: Case) -> dict:
+def guarded(case: Case) -> dict[str, object]:
     fresh = Case.objects.get(pk=case.pk)
     return {
         "organisation": fresh.organisation_id,

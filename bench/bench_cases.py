@@ -1,0 +1,328 @@
+"""Benchmark the case pages at scale: the case list, the case page and blind-index search,
+as a signed-in coordinator through django.test.Client, with and without decryption.
+Prints figures; asserts nothing.
+
+    python bench/bench_cases.py [--applicants 100000] [--requests 200] [--list-requests 200]
+
+SQLite in a temporary data directory by default (inside CASEWORK_DATA_DIR when that is
+set); with DATABASE_URL set, a scratch PostgreSQL database is created and dropped. The demo
+organisations and users are seeded first, then N applicants with one case each (the bulk
+mode of ``seed_demo --applicants``) in the first demo organisation, whose coordinator sees
+every case. Target (issue): the list page costs at most 1.3x what it costs with
+decryption skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from scratch import scratch_django
+
+SEED = 7  # which cases and people are picked: the same in both modes, on both databases
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def seed(count: int) -> None:
+    from django.conf import settings
+
+    from casework.core.demo import seed_accounts, seed_bulk, seed_cases
+
+    started = time.perf_counter()
+    seed_accounts(settings.DATA_DIR)
+    seed_cases()
+    demo = time.perf_counter() - started
+
+    def progress(done: int) -> None:
+        if done % 20_000 == 0 or done == count:
+            print(f"  {done:,} / {count:,} applicants", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    added = seed_bulk(count, progress=progress)
+    bulk = time.perf_counter() - started
+    print(
+        f"seeding: demo accounts and cases {demo:.1f} s; {added:,} bulk applicants with cases "
+        f"{bulk:.1f} s ({added / bulk:,.0f}/s)"
+    )
+
+
+# --- signing in (tests/conftest.py login_verified, without the slow password hasher) ---------
+
+
+def login_verified(client: Any, user: Any) -> Any:
+    """A fully signed-in session (password and second factor), without the slow hasher."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from casework.accounts.models import TOTPDevice, UserSession
+    from casework.accounts.services import new_totp_device
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = new_totp_device(user, name="Bench app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session["otp_verified_at"] = time.time()
+    session["session_started_at"] = time.time()
+    session["last_seen_at"] = time.time()
+    session.save()
+    UserSession.objects.create(session_key=session.session_key, user=user)
+    return client
+
+
+def coordinator_client() -> tuple[Any, Any]:
+    from django.conf import settings
+    from django.test import Client
+
+    from casework.accounts.models import User
+    from casework.accounts.roles import Role
+
+    # django.test.Client sends Host: testserver. setup_test_environment() would allow it
+    # too, but it also instruments template rendering, which would be measured as well.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    user = User.objects.get(username=f"rainbow-{Role.COORDINATOR.value.replace('_', '-')}")
+    return login_verified(Client(), user), user
+
+
+# --- decryption skipped ----------------------------------------------------------------------
+#
+# What is skipped: every piece of AES work on the read path. datakeys._unwrap is replaced,
+# so a data key row that is fetched (preload() on the case page, cipher_for() on a cache
+# miss) is not unwrapped under the KEK (AES-GCM) and no AESGCM key schedule is set up for
+# the DEK; the stand-in cipher then answers each field's decrypt() with a fixed plaintext
+# of the right type for the field named in the AAD (b"skipped", 2000-01-01, {}), without
+# reading the token. What still runs: the queries (including the data key rows), the
+# descriptor and the per-request key cache, decoding the plaintext, templates, audit.
+# The ratio real/skipped is therefore the cost of the cryptography alone.
+
+
+class _NoAESCipher:
+    def __init__(self, plaintexts: dict[bytes, bytes]) -> None:
+        self.plaintexts = plaintexts
+
+    def decrypt(self, token: bytes, aad: bytes) -> bytes:
+        return self.plaintexts.get(aad.split(b":", 1)[0], b"")
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        raise RuntimeError("the benchmark skips decryption on read-only pages only")
+
+
+def _fixed_plaintexts() -> dict[bytes, bytes]:
+    from django.apps import apps
+
+    from casework.lib.fields import EncryptedDateField, EncryptedJSONField, encrypted_fields
+
+    plaintexts = {}
+    for model in apps.get_models():
+        for field in encrypted_fields(model):
+            if isinstance(field, EncryptedDateField):
+                value: Any = datetime.date(2000, 1, 1)
+            elif isinstance(field, EncryptedJSONField):
+                value = {}
+            else:
+                value = "skipped"
+            plaintexts[f"{field.model._meta.label_lower}.{field.name}".encode()] = field.encode(
+                value
+            )
+    return plaintexts
+
+
+@contextlib.contextmanager
+def decryption_skipped(cipher: _NoAESCipher) -> Iterator[None]:
+    from casework.lib import datakeys
+
+    def unwrap(key: Any) -> Any:
+        if key.wrapped is None:
+            raise datakeys.SubjectErased()
+        cache = datakeys._cache.get()
+        if cache is not None:
+            cache[key.subject_id] = cipher  # type: ignore[assignment]
+        return cipher
+
+    original = datakeys._unwrap
+    datakeys._unwrap = unwrap
+    try:
+        yield
+    finally:
+        datakeys._unwrap = original
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def request_ms(send: Callable[[], Any], label: str) -> float:
+    started = time.perf_counter()
+    response = send()
+    milliseconds = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:  # a redirect to the login page would be measured instead
+        raise SystemExit(f"{label}: HTTP {response.status_code}, not the page")
+    return milliseconds
+
+
+def queries_of(send: Callable[[], Any]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        send()
+    return len(captured.captured_queries)
+
+
+def p50_p95(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+def measure(
+    senders: list[Callable[..., Any]], label: str, cipher: _NoAESCipher | None
+) -> dict[str, Any]:
+    """Each request once for real and, with ``cipher``, once with decryption skipped,
+    interleaved (alternating which goes first) so that drift hits both modes alike."""
+    real: list[float] = []
+    skipped: list[float] = []
+    for send in senders[:3]:  # warm-up: templates, translations, database caches
+        send()
+    for number, send in enumerate(senders):
+        if cipher is None:
+            real.append(request_ms(send, label))
+            continue
+        order = (False, True) if number % 2 == 0 else (True, False)
+        for skip in order:
+            if skip:
+                with decryption_skipped(cipher):
+                    skipped.append(request_ms(send, label))
+            else:
+                real.append(request_ms(send, label))
+    return {
+        "label": label,
+        "count": len(senders),
+        "queries": queries_of(senders[0]),
+        "real": p50_p95(real),
+        "skipped": p50_p95(skipped) if skipped else None,
+    }
+
+
+def people(organisation_id: Any, count: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Names and passport numbers of random applicants of the organisation (that exist)."""
+    from casework.cases.models import Applicant
+    from casework.lib import datakeys
+
+    ids = list(
+        Applicant.objects.filter(organisation_id=organisation_id).values_list("pk", flat=True)
+    )
+    chosen = rng.sample(ids, min(len(ids), count * 3))
+    names: list[str] = []
+    passports: list[str] = []
+    with datakeys.dek_cache():
+        applicants = list(Applicant.objects.filter(pk__in=chosen))
+        datakeys.preload(a.pk for a in applicants)
+        rng.shuffle(applicants)
+        for applicant in applicants:
+            name = applicant.legal_name_latin if len(names) % 2 else applicant.legal_name_cyrillic
+            if name and len(names) < count:
+                names.append(name)
+            if applicant.international_passport_no and len(passports) < count:
+                passports.append(applicant.international_passport_no)
+    return names, passports
+
+
+def bench_pages(requests: int, list_requests: int) -> list[dict[str, Any]]:
+    from django.urls import reverse
+
+    from casework.audit.models import Action, AuditEvent
+    from casework.cases.models import Case
+    from casework.cases.workflow import Status
+
+    client, user = coordinator_client()
+    rng = random.Random(SEED)
+    cipher = _NoAESCipher(_fixed_plaintexts())
+    cases = Case.objects.filter(organisation_id=user.organisation_id)
+    total = cases.count()
+    later = max(1, (total + 24) // 25 // 2)  # a page in the middle of the list
+    listing = reverse("case_list")
+    lists = {
+        f"case list {listing} (all {total:,} cases, page 1)": {},
+        f"case list {listing}?page={later} (a later page)": {"page": later},
+        f"case list {listing}?status={Status.SCREENING.value} (filtered)": {
+            "status": Status.SCREENING.value
+        },
+    }
+    rows = []
+    for label, query in lists.items():
+        senders = [lambda query=query: client.get(listing, query)] * list_requests
+        rows.append(measure(senders, label, cipher))
+
+    ids = list(cases.values_list("pk", flat=True))
+    picked = rng.sample(ids, min(len(ids), requests))
+    senders = [lambda pk=pk: client.get(reverse("case_detail", args=[pk])) for pk in picked]
+    rows.append(measure(senders, "case page /cases/<uuid>/ (random cases)", cipher))
+
+    search = reverse("case_search")
+    names, passports = people(user.organisation_id, requests, rng)
+    for kind, values in (("name", names), ("passport", passports)):
+        seen = AuditEvent.objects.filter(action=Action.CASE_SEARCHED).count()
+        senders = [
+            lambda kind=kind, value=value: client.post(search, {"kind": kind, "query": value})  # type: ignore[misc]
+            for value in values
+        ]
+        row = measure(senders, f"search {search} by {kind} (exists)", None)
+        counts = [
+            event.details["count"]
+            for event in AuditEvent.objects.filter(action=Action.CASE_SEARCHED).order_by("seq")[
+                seen:
+            ]
+        ]
+        row["label"] += f", {statistics.mean(counts):.1f} cases found per search"
+        rows.append(row)
+    return rows
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    width = max(len(row["label"]) for row in rows)
+    print(
+        f"{'page':{width}}  {'n':>4}  {'queries':>7}  {'real p50/p95 ms':>17}  "
+        f"{'skipped p50/p95 ms':>18}  {'ratio p50/p95':>13}  target"
+    )
+    for row in rows:
+        real_50, real_95 = row["real"]
+        line = f"{row['label']:{width}}  {row['count']:>4}  {row['queries']:>7}  "
+        line += f"{real_50:8.1f} /{real_95:7.1f}  "
+        if row["skipped"] is None:
+            line += f"{'—':>18}  {'—':>13}  —"
+        else:
+            skip_50, skip_95 = row["skipped"]
+            target = "list <= 1.3x" if row["label"].startswith("case list") else "—"
+            line += f"{skip_50:9.1f} /{skip_95:7.1f}  "
+            line += f"{real_50 / skip_50:5.2f}x /{real_95 / skip_95:5.2f}x  {target}"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--applicants", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="case pages and searches")
+    parser.add_argument("--list-requests", type=int, default=200, help="per list page")
+    args = parser.parse_args()
+    parent = os.environ.get("CASEWORK_DATA_DIR") or None
+    if parent:
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="casework-bench-", dir=parent) as data_dir:
+        vendor = scratch_django(data_dir, "cases")
+        print(f"database: {vendor}; {args.applicants:,} bulk applicants")
+        seed(args.applicants)
+        report(bench_pages(args.requests, args.list_requests))
+
+
+if __name__ == "__main__":
+    main()
