@@ -53,7 +53,7 @@ audit-if-reachable: $(VENV)/.installed-dev
 # Regenerate the hash-pinned lock files after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-dev
 	$(BIN)/python -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/base.txt
-	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -c requirements/base.txt -o requirements/dev.txt
 
 bench: $(VENV)/.installed-dev
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; \

@@ -77,6 +77,22 @@ else:
 CASEWORK_ALERT_CASES_PER_HOUR = env_int("CASEWORK_ALERT_CASES_PER_HOUR", 30, minimum=1)
 CASEWORK_ALERT_CASES_PER_DAY = env_int("CASEWORK_ALERT_CASES_PER_DAY", 50, minimum=1)
 
+# Letters: rendered in a worker process with these limits (R55), sealed with each
+# organisation's certificate from CASEWORK_SEAL_DIR, verified at CASEWORK_VERIFY_BASE_URL.
+CASEWORK_LETTER_RENDER_SECONDS = env_int("CASEWORK_LETTER_RENDER_SECONDS", 30, minimum=1)
+CASEWORK_LETTER_RENDER_MEMORY_MIB = env_int("CASEWORK_LETTER_RENDER_MEMORY_MIB", 512, minimum=128)
+if PROD:
+    CASEWORK_SEAL_DIR = Path(env_str("CASEWORK_SEAL_DIR"))
+    CASEWORK_VERIFY_BASE_URL = env_str("CASEWORK_VERIFY_BASE_URL")
+    if not CASEWORK_VERIFY_BASE_URL.startswith("https://"):
+        raise ImproperlyConfigured("CASEWORK_VERIFY_BASE_URL must be an https:// address.")
+else:
+    CASEWORK_SEAL_DIR = Path(env_str("CASEWORK_SEAL_DIR", str(DATA_DIR / "seals")))
+    CASEWORK_VERIFY_BASE_URL = env_str("CASEWORK_VERIFY_BASE_URL", "http://localhost:8000")
+CASEWORK_VERIFY_BASE_URL = CASEWORK_VERIFY_BASE_URL.rstrip("/")
+# Public verification page: lookups per client network (/24 or /48) per hour.
+CASEWORK_VERIFY_CHECKS_PER_HOUR = env_int("CASEWORK_VERIFY_CHECKS_PER_HOUR", 30, minimum=1)
+
 # E-mail carries security alerts only, to each organisation's alert mailbox, and says no
 # more than that an alert exists (R47). Without EMAIL_HOST they are written to the log.
 if env_str("EMAIL_HOST", ""):
@@ -108,6 +124,7 @@ INSTALLED_APPS = [
     "casework.audit",
     "casework.keystore",
     "casework.cases",
+    "casework.letters",
     "casework.core",
 ]
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from casework.core import views as core_views
+from casework.letters import views as letter_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -12,6 +13,9 @@ urlpatterns = [
     path("", include("casework.accounts.urls")),
     path("cases/", include("casework.cases.urls")),
     path("reference/", include("casework.cases.reference_urls")),
+    # Public, without sign-in: what an embassy checks (no personal data, rate limited).
+    path("verify/", letter_views.verify_form, name="verify_form"),
+    path("verify/<str:code>/", letter_views.letter_verify, name="letter_verify"),
     path("audit/", include("casework.audit.urls")),
 ]
 

@@ -37,6 +37,13 @@ GET_WRITES = {
     "deadline_done": None,
     "consent_withdraw": None,
     "case_transition": None,
+    "letter_request": None,
+    "letter_detail": Action.CASE_VIEWED,
+    "letter_preview": Action.CASE_VIEWED,
+    "letter_issue": None,
+    "letter_revoke": None,
+    "letter_correct": None,
+    "letter_download": None,  # a draft has no PDF yet (404); issued ones: tests/test_letters.py
 }
 OTHER_GETS = {"home": Action.CASE_LISTED}  # the dashboard lists the user's cases
 
@@ -60,9 +67,19 @@ def world(client, coordinator):
     )
     from tests.conftest import login_verified
 
+    from casework.letters.services import letter_request
+
+    letter = letter_request(
+        actor=coordinator,
+        case=case,
+        attempt=attempt,
+        values={"kind": "support", "language": "en", "facts": "A fact."},
+        annexes=[],
+    )
     login_verified(client, coordinator)
     assert upload(client, case).status_code == 302
     return {
+        "letter_id": letter.pk,
         "case_id": case.pk,
         "attempt_id": attempt.pk,
         "consent_id": consent.pk,

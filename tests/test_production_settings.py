@@ -33,6 +33,8 @@ def prod_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         ALLOWED_HOSTS="casework.example.org",
         CASEWORK_KEYS_FILE=str(tmp_path / "keys.json"),
         CASEWORK_AUDIT_KEY_FILE=str(tmp_path / "audit-signing.key"),
+        CASEWORK_SEAL_DIR=str(tmp_path / "seals"),
+        CASEWORK_VERIFY_BASE_URL="https://verify.example.org",
         DJANGO_SETTINGS_MODULE="casework.settings",
     )
     for key, value in overrides.items():
@@ -50,7 +52,15 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "CASEWORK_KEYS_FILE", "CASEWORK_AUDIT_KEY_FILE"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "CASEWORK_KEYS_FILE",
+        "CASEWORK_AUDIT_KEY_FILE",
+        "CASEWORK_SEAL_DIR",
+        "CASEWORK_VERIFY_BASE_URL",
+    ],
 )
 def test_prod_refuses_to_start_without_required_setting(tmp_path, missing):
     result = run(["manage.py", "check"], prod_env(tmp_path, **{missing: None}))

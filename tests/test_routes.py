@@ -13,7 +13,7 @@ from tests.conftest import login_verified
 pytestmark = pytest.mark.django_db
 
 # The only routes reachable without a verified second factor.
-PUBLIC = {"login", "healthz", "set_language", "invitation_accept"}
+PUBLIC = {"login", "healthz", "set_language", "invitation_accept", "verify_form", "letter_verify"}
 HALF = {
     "login_verify",
     "login_enrol",
@@ -37,6 +37,8 @@ SAMPLE_KWARGS = {
     "attempt_id": uuid.uuid4(),
     "route_id": uuid.uuid4(),
     "mission_id": uuid.uuid4(),
+    "letter_id": uuid.uuid4(),
+    "code": "academic-acid-acne-acquire-acrobat-activity-actress-adapt-adequate-adjust-admit-adorn-adult",
     "case_id": uuid.uuid4(),
 }
 

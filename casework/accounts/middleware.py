@@ -19,7 +19,9 @@ from django.utils.http import urlencode
 from casework.accounts.models import UserSession
 
 # Reachable by anyone.
-PUBLIC_VIEWS = frozenset({"login", "healthz", "set_language", "invitation_accept"})
+PUBLIC_VIEWS = frozenset(
+    {"login", "healthz", "set_language", "invitation_accept", "verify_form", "letter_verify"}
+)
 # Reachable after the password step, before the second factor.
 HALF_AUTHENTICATED_VIEWS = frozenset(
     {

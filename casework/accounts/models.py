@@ -32,6 +32,23 @@ class Organisation(models.Model):
     # address (users have none here). The mails say that an alert exists, nothing more.
     alert_email = models.EmailField(_("security alert mailbox"), blank=True)
 
+    # The letterhead of support letters (DOMAIN.md section 3.2), set by the org admin. A
+    # "safe" letterhead names the entity registered in the EU.
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    registration = models.CharField(
+        _("registration (number, register, country)"), max_length=200, blank=True
+    )
+    address = models.TextField(_("postal address"), blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    letter_contact = models.CharField(_("e-mail and phone on letters"), max_length=200, blank=True)
+    signatory_name = models.CharField(_("signatory's name"), max_length=200, blank=True)
+    signatory_title = models.CharField(_("signatory's function"), max_length=200, blank=True)
+    verification_contact = models.CharField(
+        _("contact for verification (name, e-mail, phone)"), max_length=300, blank=True
+    )
+    # "About the organisation" per letter language: {"en": "...", "de": "..."}.
+    about = models.JSONField(_("about the organisation, per language"), default=dict, blank=True)
+
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
@@ -39,6 +56,10 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def letter_name(self) -> str:
+        return self.legal_name or self.name
 
 
 class UserManager(BaseUserManager["User"]):

@@ -54,6 +54,8 @@ class Action(models.TextChoices):
     DOCUMENT_UPDATED = "document_updated", _("document details changed")
     DOCUMENT_VERIFIED = "document_verified", _("document verified or rejected")
     LETTER_REQUESTED = "letter_requested", _("letter requested")
+    LETTER_UPDATED = "letter_updated", _("letter draft edited")
+    LETTER_CHECKED = "letter_checked", _("letter checked on the public verification page")
     LETTER_ISSUED = "letter_issued", _("letter issued")
     LETTER_DOWNLOADED = "letter_downloaded", _("letter downloaded")
     LETTER_REVOKED = "letter_revoked", _("letter revoked")

@@ -256,6 +256,10 @@ class ConsentForm(forms.Form):
     counterparty = forms.CharField(
         label=_("Named partner or authority"), max_length=200, required=False
     )
+    includes_sogi = forms.BooleanField(
+        label=_("The disclosure may state sexual orientation or gender identity"),
+        required=False,
+    )
     text_version = forms.CharField(label=_("Version of the consent text"), max_length=40)
     language = forms.ChoiceField(
         label=_("Language of the text"),
@@ -268,6 +272,10 @@ class ConsentForm(forms.Form):
             self.add_error("route", _("A disclosure consent names the authority it is for."))
         if cleaned.get("purpose") == Consent.Purpose.SHARING and not cleaned.get("counterparty"):
             self.add_error("counterparty", _("A sharing consent names the partner."))
+        if cleaned.get("includes_sogi") and cleaned.get("purpose") != Consent.Purpose.DISCLOSURE:
+            self.add_error(
+                "includes_sogi", _("Only a disclosure to an authority can include this.")
+            )
         return cleaned
 
 

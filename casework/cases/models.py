@@ -389,6 +389,10 @@ class Consent(models.Model):
     purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
     counterparty = models.CharField(_("partner or authority"), max_length=200, blank=True)
     route = models.ForeignKey(Route, on_delete=models.PROTECT, null=True, blank=True)
+    # A disclosure consent may or may not cover stating sexual orientation or gender identity.
+    includes_sogi = models.BooleanField(
+        _("covers sexual orientation or gender identity"), default=False
+    )
     text_version = models.CharField(_("version of the consent text"), max_length=40)
     language = models.CharField(_("language of the text"), max_length=8)
     given_at = models.DateTimeField(_("given"))

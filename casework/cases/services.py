@@ -385,9 +385,11 @@ def consent_record(
     counterparty: str,
     text_version: str,
     language: str,
+    includes_sogi: bool = False,
     request: Any = None,
 ) -> Consent:
     consent = Consent.objects.create(
+        includes_sogi=includes_sogi,
         organisation_id=case.organisation_id,
         applicant_id=case.applicant_id,
         purpose=purpose,
@@ -405,6 +407,7 @@ def consent_record(
         case_id=case.pk,
         request=request,
         purpose=purpose,
+        includes_sogi=includes_sogi,
     )
     return consent
 
@@ -426,6 +429,13 @@ def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any =
 
 def current_attempt(case: Case) -> VisaApplication | None:
     return case.visa_applications.select_related("route").order_by("-created_at").first()
+
+
+def issued_letter_for(attempt: VisaApplication | None) -> bool:
+    """An issued, current letter for this route attempt (the guard before submission)."""
+    if attempt is None:
+        return False
+    return bool(attempt.letters.filter(status="issued").exists())
 
 
 def disclosure_consent_for(case: Case, attempt: VisaApplication | None) -> bool:

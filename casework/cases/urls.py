@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from casework.cases import views
+from casework.letters import views as letters
 
 urlpatterns = [
     path("", views.case_list, name="case_list"),
@@ -44,4 +45,31 @@ urlpatterns = [
         name="document_verify",
     ),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
+    path("<uuid:case_id>/letters/", letters.letter_request, name="letter_request"),
+    path("<uuid:case_id>/letters/<uuid:letter_id>/", letters.letter_detail, name="letter_detail"),
+    path(
+        "<uuid:case_id>/letters/<uuid:letter_id>/preview/",
+        letters.letter_preview,
+        name="letter_preview",
+    ),
+    path(
+        "<uuid:case_id>/letters/<uuid:letter_id>/issue/",
+        letters.letter_issue,
+        name="letter_issue",
+    ),
+    path(
+        "<uuid:case_id>/letters/<uuid:letter_id>/revoke/",
+        letters.letter_revoke,
+        name="letter_revoke",
+    ),
+    path(
+        "<uuid:case_id>/letters/<uuid:letter_id>/correct/",
+        letters.letter_correct,
+        name="letter_correct",
+    ),
+    path(
+        "<uuid:case_id>/letters/<uuid:letter_id>/pdf/",
+        letters.letter_download,
+        name="letter_download",
+    ),
 ]

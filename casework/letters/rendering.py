@@ -1,0 +1,185 @@
+"""Turning letter HTML into a PDF, in the rendering worker process (casework.letters.worker).
+
+One warm worker per web process, used by one request at a time. A render that takes longer
+than CASEWORK_LETTER_RENDER_SECONDS is killed with its worker; one that runs out of memory
+(CASEWORK_LETTER_RENDER_MEMORY_MIB, RLIMIT_AS) or CPU (RLIMIT_CPU) ends its worker too. The
+caller gets RenderFailed with a sentence for the user, and the next letter starts a new
+worker (R55). The worker gets a minimal environment: no secret reaches it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+ASSETS_DIR = Path(settings.BASE_DIR) / "static" / "letters"
+
+
+class RenderFailed(Exception):
+    """The letter could not be rendered; ``message`` is one sentence for the coordinator."""
+
+    def __init__(self, message: Any, detail: str = "") -> None:
+        super().__init__(detail or str(message))
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    refused: list[str]  # outside URLs the document asked for (always refused)
+    connections: int  # network connections attempted inside the worker (always refused)
+
+
+class _WorkerGone(Exception):
+    pass
+
+
+class Renderer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._private = Path(tempfile.mkdtemp(prefix="casework-render-"))
+
+    def render(self, html: str, assets: dict[str, str] | None = None) -> Rendered:
+        with self._lock:
+            for attempt in (1, 2):
+                fresh = self._process is None or self._process.poll() is not None
+                process = self._start() if fresh else self._process
+                assert process is not None
+                try:
+                    response = self._exchange(process, html, assets or {})
+                except _WorkerGone:
+                    self.stop()
+                    if attempt == 1 and not fresh:
+                        continue  # it had used up its lifetime between letters: try a new one
+                    raise RenderFailed(
+                        _("The letter is too large or too complex to render; shorten it."),
+                        "the rendering worker ended (memory or CPU limit)",
+                    ) from None
+                except TimeoutError:
+                    self.stop()
+                    raise RenderFailed(
+                        _("Rendering the letter took too long and was stopped; shorten it."),
+                        "the rendering worker timed out",
+                    ) from None
+                return self._result(response)
+        raise AssertionError("unreachable")
+
+    def _result(self, response: dict[str, Any]) -> Rendered:
+        for url in response.get("refused", []):
+            logger.warning("letter renderer refused to fetch %r", url)
+        if response.get("connections"):
+            logger.warning("letter renderer refused %d connections", response["connections"])
+        if not response.get("ok"):
+            logger.warning("letter rendering failed: %s", response.get("error", "")[:300])
+            raise RenderFailed(
+                _("The letter could not be rendered; nothing was issued."),
+                str(response.get("error", "")),
+            )
+        return Rendered(
+            base64.b64decode(response["pdf"]),
+            list(response.get("refused", [])),
+            int(response.get("connections", 0)),
+        )
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable,
+            "-s",
+            "-E",
+            "-m",
+            "casework.letters.worker",
+            "--assets",
+            str(ASSETS_DIR),
+            "--memory-mib",
+            str(settings.CASEWORK_LETTER_RENDER_MEMORY_MIB),
+        ]
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "HOME": str(self._private),
+            "XDG_CACHE_HOME": str(self._private / "cache"),
+            "TMPDIR": str(self._private),
+        }
+        self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
+            cwd=settings.BASE_DIR,
+        )
+        return self._process
+
+    def _exchange(
+        self, process: subprocess.Popen[bytes], html: str, assets: dict[str, str]
+    ) -> dict[str, Any]:
+        seconds = int(settings.CASEWORK_LETTER_RENDER_SECONDS)
+        job = json.dumps({"html": html, "assets": assets, "cpu_seconds": seconds}).encode()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(struct.pack(">I", len(job)) + job)
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise _WorkerGone() from None
+        deadline = time.monotonic() + seconds
+        fd = process.stdout.fileno()
+        (size,) = struct.unpack(">I", _read_exactly(fd, 4, deadline))
+        message: dict[str, Any] = json.loads(_read_exactly(fd, size, deadline))
+        return message
+
+    def stop(self) -> None:
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
+        self._process = None
+
+
+def _read_exactly(fd: int, count: int, deadline: float) -> bytes:
+    chunks, remaining = [], count
+    while remaining:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            raise TimeoutError()
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            raise TimeoutError()
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise _WorkerGone()
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+_renderer: Renderer | None = None
+_renderer_lock = threading.Lock()
+
+
+def renderer() -> Renderer:
+    """This process's renderer (its worker starts with the first letter)."""
+    global _renderer
+    with _renderer_lock:
+        if _renderer is None:
+            _renderer = Renderer()
+        return _renderer

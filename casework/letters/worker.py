@@ -1,0 +1,198 @@
+"""The letter rendering worker: a separate, long-lived process that turns letter HTML into a
+PDF/A-3b with WeasyPrint, under memory and CPU limits (R55).
+
+Run by casework.letters.rendering, never by hand. It imports neither Django nor anything that
+holds a key: whatever a hostile input might make WeasyPrint do, it does it here, without the
+application's secrets, without network (every socket connect is refused and counted), and
+able to read only the project's own letter assets (the ``app:`` scheme). It stays warm
+between letters (one import of WeasyPrint, not one per letter) and exits when a limit is hit;
+the parent then starts a fresh one.
+
+Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON object.
+Request ``{"html": str, "assets": {name: text}, "cpu_seconds": int}``; response
+``{"ok": true, "pdf": base64, "refused": [url, ...], "connections": n}`` or
+``{"ok": false, "error": str, "refused": [...], "connections": n}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import mimetypes
+import os
+import resource
+import socket
+import struct
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO
+
+APP_SCHEME = "app:"
+NEUTRAL_PRODUCER = "Safe Passage casework"
+# Objects a letter must never carry: scripts, actions run on opening, attached files.
+FORBIDDEN_KEYS = ("/JavaScript", "/JS", "/OpenAction", "/AA", "/EmbeddedFiles", "/Launch")
+
+
+class Refusals:
+    """What the render asked for and did not get: outside URLs and network connections."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.connections = 0
+
+    def reset(self) -> None:
+        self.urls, self.connections = [], 0
+
+
+REFUSED = Refusals()
+
+
+def _no_network() -> None:
+    """Refuse every outgoing connection in this process, and count the attempts."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        REFUSED.connections += 1
+        raise OSError("network access is disabled in the letter renderer")
+
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+
+
+def make_fetcher(assets_dir: Path) -> Any:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    root = assets_dir.resolve()
+
+    class AppFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves ``app:<name>`` from the job's own assets (the QR code) or the asset
+        directory, by real path inside it; refuses everything else, and the render with it."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"app"}, allow_redirects=False, fail_on_errors=True)
+            self.job_assets: dict[str, str] = {}
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            body = self._lookup(url)
+            if body is None:
+                REFUSED.urls.append(url[:200])
+                raise FatalURLFetchingError(f"refused to fetch {url[:200]!r}")
+            mime = mimetypes.guess_type(url[len(APP_SCHEME) :])[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": mime})
+
+        def _lookup(self, url: str) -> bytes | None:
+            if not url.startswith(APP_SCHEME):
+                return None
+            name = url[len(APP_SCHEME) :].lstrip("/")
+            if name in self.job_assets:
+                return self.job_assets[name].encode()
+            path = (root / name).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                return None
+            return path.read_bytes()
+
+    return AppFetcher()
+
+
+def render(html: str, fetcher: Any) -> bytes:
+    from weasyprint import HTML
+
+    document = HTML(string=html, url_fetcher=fetcher, base_url=APP_SCHEME)
+    pdf = document.write_pdf(pdf_variant="pdf/a-3b", uncompressed_pdf=False)
+    return neutralise(pdf)
+
+
+def neutralise(pdf_bytes: bytes) -> bytes:
+    """Neutral producer and creator (no library versions, no person), and no scripts,
+    actions or attachments: refuse the document if any is there (R56)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary):
+                for key in FORBIDDEN_KEYS:
+                    if key in obj:
+                        raise ValueError(f"the PDF carries {key}")
+        if "/Names" in pdf.Root and "/EmbeddedFiles" in pdf.Root.Names:
+            raise ValueError("the PDF carries embedded files")
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["pdf:Producer"] = NEUTRAL_PRODUCER
+            meta["xmp:CreatorTool"] = NEUTRAL_PRODUCER
+        pdf.docinfo["/Producer"] = NEUTRAL_PRODUCER
+        pdf.docinfo["/Creator"] = NEUTRAL_PRODUCER
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+def _read(stream: BinaryIO) -> dict[str, Any] | None:
+    header = stream.read(4)
+    if len(header) < 4:
+        return None
+    (size,) = struct.unpack(">I", header)
+    message: dict[str, Any] = json.loads(stream.read(size))
+    return message
+
+
+def _write(stream: BinaryIO, message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode()
+    stream.write(struct.pack(">I", len(data)) + data)
+    stream.flush()
+
+
+def _limit_cpu(seconds: int) -> None:
+    """This job may use ``seconds`` more CPU; past that the kernel ends the process."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = spent + seconds
+    if hard != resource.RLIM_INFINITY and soft > hard:
+        sys.exit(0)  # the lifetime budget is spent: exit cleanly, the parent starts another
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--assets", required=True, type=Path)
+    parser.add_argument("--memory-mib", type=int, default=512)
+    parser.add_argument("--lifetime-cpu", type=int, default=600)
+    args = parser.parse_args()
+    limit = args.memory_mib * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CPU, (args.lifetime_cpu, args.lifetime_cpu))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dump with letter contents
+    _no_network()
+    fetcher = make_fetcher(args.assets)
+    from weasyprint.urls import FatalURLFetchingError  # and WeasyPrint is warm from here on
+
+    requests, responses = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write into the protocol stream
+    while (job := _read(requests)) is not None:
+        REFUSED.reset()
+        _limit_cpu(int(job.get("cpu_seconds", 30)))
+        fetcher.job_assets = dict(job.get("assets", {}))
+        try:
+            pdf = render(job["html"], fetcher)
+        except MemoryError:
+            _write(responses, _failure("the letter needs more memory than a letter may use"))
+            os._exit(3)  # the heap may be in any state: start over
+        except (Exception, FatalURLFetchingError) as problem:
+            _write(responses, _failure(f"{type(problem).__name__}: {str(problem)[:300]}"))
+            continue
+        response = {"ok": True, "pdf": base64.b64encode(pdf).decode()}
+        _write(responses, response | _refusals())
+
+
+def _failure(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error} | _refusals()
+
+
+def _refusals() -> dict[str, Any]:
+    return {"refused": REFUSED.urls, "connections": REFUSED.connections}
+
+
+if __name__ == "__main__":
+    main()
