@@ -65,9 +65,8 @@ def world(client, coordinator):
     deadline = services.deadline_add(
         actor=coordinator, case=case, kind="check_in", due_on="2030-01-01"
     )
-    from tests.conftest import login_verified
-
     from casework.letters.services import letter_request
+    from tests.conftest import login_verified
 
     letter = letter_request(
         actor=coordinator,

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts import services
 from casework.accounts.decorators import role_required, step_up_required
-from casework.accounts.forms import AlertMailboxForm, InvitationAcceptForm, RoleForm
+from casework.accounts.forms import (
+    LETTER_LANGUAGE_NAMES,
+    AlertMailboxForm,
+    InvitationAcceptForm,
+    LetterheadForm,
+    RoleForm,
+)
 from casework.accounts.models import User
 from casework.accounts.roles import Role
 
@@ -56,6 +62,28 @@ def _users_page(request: HttpRequest, mailbox: AlertMailboxForm, status: int = 2
     )
     context = {"users": users, "form": RoleForm(), "mailbox": mailbox}
     return render(request, "accounts/admin/users.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+def letterhead_view(request: HttpRequest) -> HttpResponse:
+    admin: Any = request.user
+    organisation = admin.organisation
+    if request.method == "POST":
+        form = LetterheadForm(request.POST)
+        if form.is_valid():
+            services.set_letterhead(admin=admin, values=form.values(), request=request)
+            messages.success(request, _("The letterhead was saved."))
+            return redirect("admin_letterhead")
+        status = 400
+    else:
+        initial = {name: getattr(organisation, name) for name in LetterheadForm.FIELDS}
+        initial |= {
+            f"about_{code}": organisation.about.get(code, "") for code, _n in LETTER_LANGUAGE_NAMES
+        }
+        form = LetterheadForm(initial=initial)
+        status = 200
+    return render(request, "accounts/admin/letterhead.html", {"form": form}, status=status)
 
 
 @require_POST

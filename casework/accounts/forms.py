@@ -122,3 +122,65 @@ class AlertMailboxForm(forms.Form):
             "that something needs reviewing; leave empty to send none."
         ),
     )
+
+
+# The letter languages (casework.letters.models.LETTER_LANGUAGES), named in their own language.
+LETTER_LANGUAGE_NAMES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "français"),
+    ("pl", "polski"),
+    ("lt", "lietuvių"),
+    ("cs", "čeština"),
+    ("ru", "русский"),
+]
+
+
+class LetterheadForm(forms.Form):
+    """What support letters print about the organisation (DOMAIN.md section 3.2)."""
+
+    legal_name = forms.CharField(label=_("Legal name"), max_length=200, required=False)
+    registration = forms.CharField(
+        label=_("Registration (number, register, country)"), max_length=200, required=False
+    )
+    address = forms.CharField(
+        label=_("Postal address"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    website = forms.CharField(label=_("Website"), max_length=200, required=False)
+    letter_contact = forms.CharField(
+        label=_("E-mail and phone on letters"), max_length=200, required=False
+    )
+    signatory_name = forms.CharField(label=_("Signatory's name"), max_length=200, required=False)
+    signatory_title = forms.CharField(
+        label=_("Signatory's function"), max_length=200, required=False
+    )
+    verification_contact = forms.CharField(
+        label=_("Contact for verification (name, e-mail, phone)"), max_length=300, required=False
+    )
+
+    FIELDS = (
+        "legal_name",
+        "registration",
+        "address",
+        "website",
+        "letter_contact",
+        "signatory_name",
+        "signatory_title",
+        "verification_contact",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, name in LETTER_LANGUAGE_NAMES:
+            self.fields[f"about_{code}"] = forms.CharField(
+                label=_("About the organisation, in %(language)s") % {"language": name},
+                required=False,
+                max_length=3000,
+                widget=forms.Textarea(attrs={"rows": 3, "lang": code}),
+            )
+
+    def values(self) -> dict[str, Any]:
+        values = {name: self.cleaned_data[name] for name in self.FIELDS}
+        about = {code: self.cleaned_data[f"about_{code}"] for code, _name in LETTER_LANGUAGE_NAMES}
+        values["about"] = {code: text for code, text in about.items() if text.strip()}
+        return values

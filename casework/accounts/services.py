@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
@@ -323,6 +324,25 @@ def set_alert_mailbox(*, admin: User, email: str, request: HttpRequest | None = 
         target=admin.organisation,
         request=request,
         fields=["alert_email"],
+    )
+
+
+@transaction.atomic
+def set_letterhead(
+    *, admin: User, values: dict[str, Any], request: HttpRequest | None = None
+) -> None:
+    """The organisation's letterhead and signatory for support letters; audited by name."""
+    organisation = Organisation.objects.select_for_update().get(pk=admin.organisation_id)
+    changed = sorted(name for name, value in values.items() if getattr(organisation, name) != value)
+    for name, value in values.items():
+        setattr(organisation, name, value)
+    organisation.save()
+    record(
+        Action.ORGANISATION_UPDATED,
+        actor=admin,
+        target=organisation,
+        request=request,
+        fields=changed,
     )
 
 

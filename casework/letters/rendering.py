@@ -17,7 +17,6 @@ import select
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from casework.lib.env import ensure_private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ class Renderer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        self._private = Path(tempfile.mkdtemp(prefix="casework-render-"))
+        # The worker's home, font cache and temporary directory: private, under the data
+        # directory, never the system's temporary directory (R57).
+        self._private = ensure_private_dir(Path(settings.DATA_DIR) / "render")
 
     def render(self, html: str, assets: dict[str, str] | None = None) -> Rendered:
         with self._lock:

@@ -30,6 +30,7 @@ from casework.audit.services import client_prefix, record
 from casework.cases.models import Consent, Document, Priority
 from casework.cases.workflow import Status
 from casework.letters import codes
+from casework.letters.labels import LetterDocument
 from casework.letters.models import Letter, LetterSequence, VerificationCheck
 from casework.letters.rendering import RenderFailed, renderer
 from casework.letters.signing import SealUnavailable, ensure_development_seal, seal_pdf
@@ -289,7 +290,9 @@ def letter_html(letter: Letter, *, code: str | None = None, preview_css: str | N
 def letter_context(letter: Letter, *, code: str | None, preview_css: str | None) -> dict[str, Any]:
     case, applicant, attempt = letter.case, letter.applicant, letter.attempt
     consent = disclosure_consent(letter)
+    language = letter.language
     verified = list(case.documents.filter(verification_status="verified").order_by("verified_at"))
+    verified_on = verified[-1].verified_at if verified else None
     sogi = None
     if letter.include_sogi and consent is not None and consent.includes_sogi:
         sogi = {
@@ -313,9 +316,9 @@ def letter_context(letter: Letter, *, code: str | None, preview_css: str | None)
         "preview_css": preview_css,
         "sogi": sogi,
         "consent": consent,
-        "verified_documents": verified,
-        "verified_on": verified[-1].verified_at if verified else None,
-        "annexes": list(letter.annexes.all()),
+        "verified_documents": [LetterDocument.of(d, language) for d in verified],
+        "verified_on": verified_on,
+        "annexes": [LetterDocument.of(d, language) for d in letter.annexes.all()],
         "urgent": case.priority in (Priority.EMERGENCY, Priority.URGENT)
         and bool((letter.urgency or "").strip()),
     }
