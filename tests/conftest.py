@@ -44,8 +44,10 @@ def caseworker(organisation) -> User:
 
 @pytest.fixture(autouse=True)
 def _isolated_keys_and_files(settings, tmp_path):
-    """Each test gets its own key file and file store: rotation in one test cannot leak."""
+    """Each test gets its own key file, letter seals and file store: rotation in one test
+    cannot leak."""
     settings.CASEWORK_KEYS_FILE = tmp_path / "keys" / "keys.json"
+    settings.CASEWORK_SEAL_DIR = tmp_path / "seals"
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -253,3 +253,30 @@ def test_a_second_run_creates_no_demo_case_and_applicants_adds_bulk_ones(data_di
 def test_seed_demo_refuses_a_negative_number_of_applicants(data_dir):
     with pytest.raises(CommandError, match="--applicants"):
         call_command("seed_demo", "--applicants", "-1")
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_the_letter_flow_one_issued_one_draft(data_dir, settings):
+    settings.CASEWORK_SEAL_DIR = data_dir / "seals"
+    out, _ = seed()
+    from casework.letters.models import Letter
+
+    letters = list(Letter.objects.order_by("requested_at"))
+    assert [(x.language, x.status) for x in letters] == [("fr", "issued"), ("cs", "draft")]
+    issued, draft = letters
+    assert issued.reference.startswith("LTR-") and issued.pdf_sha256 and issued.pdf_storage_name
+    assert issued.mission.name == "Embassy of France in Yerevan"
+    assert issued.issued_by.username == "rainbow-coordinator"
+    assert draft.requested_by.username == "rainbow-caseworker" and draft.reference == ""
+    assert f"{issued.reference:16} issued" in out and "(draft)" in out
+    # Through the services, so with their audit trail.
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"letter_requested", "letter_issued", "consent_recorded"} <= actions
+    # The guards held: verification done and a disclosure consent for the French route.
+    assert issued.case.history.filter(from_status="verification").exists()
+    assert issued.case.applicant.consents.filter(
+        purpose="disclosure", route=issued.attempt.route
+    ).exists()
+    # A second run keeps them and prints them again.
+    again, _ = seed()
+    assert Letter.objects.count() == 2 and f"{issued.reference:16} issued" in again

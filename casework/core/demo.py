@@ -25,16 +25,29 @@ from django.utils import timezone
 from casework.accounts.models import Organisation, TOTPDevice, User
 from casework.accounts.roles import Role
 from casework.accounts.services import new_totp_device
-from casework.cases.models import Applicant, Case, CaseUserObjectPermission, Priority
+from casework.cases.models import (
+    Applicant,
+    Case,
+    CaseUserObjectPermission,
+    Consent,
+    Mission,
+    Priority,
+    Route,
+)
 from casework.cases.services import (
     CODE_ALPHABET,
+    attempt_update,
     case_assign,
     case_create,
     case_transition,
     case_update,
+    consent_record,
+    route_attempt_add,
 )
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
 from casework.keystore.models import DataKey
+from casework.letters.models import Letter
+from casework.letters.services import letter_issue, letter_request
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields, search
 from casework.lib.keys import keyring
@@ -170,6 +183,7 @@ class CaseLine:
 class CaseSeedResult:
     created: int  # 0 when the demo cases were already there
     samples: list[CaseLine]
+    letters: list[str] = field(default_factory=list)  # e.g. "LTR-2026-000001 issued (SP-26-...)"
 
 
 S = Status
@@ -573,6 +587,168 @@ def _open_sample(staff: _Staff, sample: SampleCase) -> Case:
     return fresh
 
 
+# Fictional letterheads: the demo organisations' registered entities in the EU.
+LETTERHEADS = {
+    "rainbow": {
+        "legal_name": "Rainbow Bridge Aid e.V. (demo)",
+        "registration": "VR 00000 B (fictional), Amtsgericht Berlin, Germany",
+        "address": "Musterstraße 1, 10115 Berlin, Germany",
+        "website": "rainbow-bridge.example",
+        "letter_contact": "letters@rainbow-bridge.example · +49 30 0000000",
+        "signatory_name": "Dana Example",
+        "signatory_title": "Executive director",
+        "verification_contact": "Dana Example, verify@rainbow-bridge.example, +49 30 0000001",
+        "about": {
+            "en": "Rainbow Bridge Aid is a registered association that has supported LGBT+ "
+            "people at risk in Russia since 2015 with legal counselling, safe housing and "
+            "relocation assistance.",
+            "fr": "Rainbow Bridge Aid est une association enregistrée qui soutient depuis "
+            "2015 les personnes LGBT+ en danger en Russie : conseil juridique, hébergement "
+            "sûr et aide à la réinstallation.",
+            "cs": "Rainbow Bridge Aid je registrovaný spolek, který od roku 2015 podporuje "
+            "ohrožené LGBT+ osoby v Rusku právním poradenstvím, bezpečným ubytováním a "
+            "pomocí při přesídlení.",
+        },
+    },
+    "northern": {
+        "legal_name": "Northern Lights Network MTÜ (demo)",
+        "registration": "80000000 (fictional), Tallinn, Estonia",
+        "address": "Näidise 1, 10111 Tallinn, Estonia",
+        "website": "northern-lights.example",
+        "letter_contact": "letters@northern-lights.example",
+        "signatory_name": "Kai Example",
+        "signatory_title": "Board member",
+        "verification_contact": "Kai Example, verify@northern-lights.example",
+        "about": {"en": "Northern Lights Network assists LGBT+ refugees from Russia."},
+    },
+}
+
+
+def _letter_lines(cases: list[Case]) -> list[str]:
+    letters = Letter.objects.filter(case__in=cases).select_related("case").order_by("requested_at")
+    return [
+        f"{letter.reference or '(draft)':16} {letter.get_status_display():10} "
+        f"{letter.language}  case {letter.case.code}"
+        for letter in letters
+    ]
+
+
+def _letterheads() -> None:
+    for slug, letterhead in LETTERHEADS.items():
+        Organisation.objects.filter(name=DEMO_ORGANISATIONS[slug]).update(**letterhead)
+
+
+def _route(code: str) -> Route:
+    return Route.objects.get(code=code)
+
+
+def _mission(name: str) -> Mission:
+    return Mission.objects.get(name=name)
+
+
+def _disclosure(staff: _Staff, case: Case, route: Route, *, sogi: bool) -> None:
+    consent_record(
+        actor=staff.caseworker,
+        case=case,
+        purpose=Consent.Purpose.DISCLOSURE,
+        route=route,
+        counterparty="",
+        text_version="disclosure-2026-01",
+        language="ru",
+        includes_sogi=sogi,
+    )
+
+
+def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
+    """The route attempts of DOMAIN.md section 10, consents, and the letters: Artyom's French
+    letter issued, Sasha's Czech letter drafted and waiting for the coordinator."""
+    artyom, milana, sasha = samples
+    for case in samples:
+        consent_record(
+            actor=staff.caseworker,
+            case=case,
+            purpose=Consent.Purpose.PROCESSING,
+            route=None,
+            counterparty="",
+            text_version="processing-2026-01",
+            language="ru",
+        )
+    germany = route_attempt_add(
+        actor=staff.caseworker,
+        case=artyom,
+        route=_route("de-aufenthg-22-s2"),
+        mission=None,
+    )
+    attempt_update(
+        actor=staff.caseworker,
+        case=artyom,
+        attempt=germany,
+        values={"submitted_at": datetime.date(2024, 10, 1)},
+    )
+    france = route_attempt_add(
+        actor=staff.caseworker,
+        case=artyom,
+        route=_route("fr-visa-asile"),
+        mission=_mission("Embassy of France in Yerevan"),
+    )
+    _disclosure(staff, artyom, france.route, sogi=True)
+    letter = letter_request(
+        actor=staff.caseworker,
+        case=artyom,
+        attempt=france,
+        values={
+            "kind": Letter.Kind.SUPPORT,
+            "language": "fr",
+            "mission": france.mission,
+            "delivery": Letter.Delivery.DIRECT,
+            "include_sogi": True,
+            "facts": (
+                "Février 2024 : attiré par une application de rencontre, frappé et filmé ; la "
+                "vidéo a été publiée par une chaîne nationaliste.\n"
+                "Avril 2024 : convoqué au Comité d'enquête comme « témoin » dans une affaire "
+                "au titre de l'article 282.2 ; perquisition à son domicile (annexe 1).\n"
+                "Mai 2024 : départ vers la Géorgie, puis l'Arménie en août 2024."
+            ),
+            "why_route": "Un partenaire associatif à Paris assure l'hébergement à l'arrivée.",
+            "urgency": "son séjour légal en Arménie est limité et il risque une extradition.",
+        },
+        annexes=[],
+    )
+    letter_issue(actor=staff.coordinator, letter=letter)
+    route_attempt_add(
+        actor=staff.caseworker, case=milana, route=_route("lt-national-humanitarian"), mission=None
+    )
+    route_attempt_add(
+        actor=staff.caseworker,
+        case=sasha,
+        route=_route("pl-d21"),
+        mission=_mission("Consulate of Poland in Tbilisi"),
+    )
+    czechia = route_attempt_add(
+        actor=staff.caseworker, case=sasha, route=_route("cz-civil-society"), mission=None
+    )
+    _disclosure(staff, sasha, czechia.route, sogi=True)
+    letter_request(
+        actor=staff.caseworker,
+        case=sasha,
+        attempt=czechia,
+        values={
+            "kind": Letter.Kind.SUPPORT,
+            "language": "cs",
+            "delivery": Letter.Delivery.DIRECT,
+            "include_sogi": True,
+            "facts": (
+                "2016–2022: dobrovolnická koordinátorka regionální LGBT+ iniciativy v "
+                "Novosibirsku.\nPo zákazu zdravotní péče o tranzici v roce 2023 ztratila "
+                "přístup k hormonální léčbě.\nJméno a údaj o pohlaví v pasu (PETROV "
+                "ALEKSANDR, M) neodpovídají její identitě."
+            ),
+            "why_route": "Program Občanská společnost; partnerská organizace potvrzuje aktivismus.",
+        },
+        annexes=[],
+    )
+
+
 def _generated_plan(rng: random.Random) -> list[tuple[str, str, Status, str | None]]:
     """(organisation slug, priority, status reached before an optional closure, closure)."""
     priorities = (
@@ -633,9 +809,11 @@ def seed_cases() -> CaseSeedResult:
             existing = list(
                 Case.objects.filter(applicant__in=applicants).order_by("opened_at", "code")
             )
-            return CaseSeedResult(0, _lines(existing))
+            return CaseSeedResult(0, _lines(existing), _letter_lines(existing))
         staff = {slug: _staff(slug) for slug in DEMO_ORGANISATIONS}
         samples = [_open_sample(rainbow, sample) for sample in SAMPLE_CASES]
+        _letterheads()
+        _sample_routes_and_letters(rainbow, samples)
         rng = random.Random(DEMO_SEED)  # noqa: S311 (fictional demo data, reproducible)
         for number, (slug, priority, status, closure) in enumerate(_generated_plan(rng), 100):
             fast = priority == Priority.EMERGENCY and rng.random() < 0.7
@@ -649,7 +827,9 @@ def seed_cases() -> CaseSeedResult:
                 closure=closure,
                 reopen=closure is not None and rng.random() < 0.3,
             )
-        return CaseSeedResult(len(samples) + GENERATED_CASES, _lines(samples))
+        return CaseSeedResult(
+            len(samples) + GENERATED_CASES, _lines(samples), _letter_lines(samples)
+        )
 
 
 # --- bulk, for scale tests -------------------------------------------------------------------

@@ -75,6 +75,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Sample cases (DOMAIN.md section 10) in {logins[0].organisation}:")
             for line in cases.samples:
                 self.stdout.write(f"  {line.code:12}  {line.priority:10}  {line.status}")
+            if cases.letters:
+                self.stdout.write(
+                    "Their letters (coordinators issue drafts; /verify/ checks codes):"
+                )
+                for letter_line in cases.letters:
+                    self.stdout.write(f"  {letter_line}")
         self.stdout.write("")
         self.stdout.write(
             "Open http://127.0.0.1:8000/ and sign in with one of them. For the second"
