@@ -13,6 +13,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from casework.accounts.models import Organisation
 from casework.cases.models import Applicant, Case, Document, Mission, VisaApplication
@@ -39,10 +40,10 @@ class Letter(EncryptedModel):
         PREAPPROVAL = "preapproval", _("request to a ministry for pre-approval")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("draft")
-        ISSUED = "issued", _("issued")
-        REVOKED = "revoked", _("revoked")
-        SUPERSEDED = "superseded", _("superseded")
+        DRAFT = "draft", pgettext_lazy("letter status", "draft")
+        ISSUED = "issued", pgettext_lazy("letter status", "issued")
+        REVOKED = "revoked", pgettext_lazy("letter status", "revoked")
+        SUPERSEDED = "superseded", pgettext_lazy("letter status", "superseded")
 
     class Delivery(models.TextChoices):
         DIRECT = "direct_to_authority", _("sent by us directly to the authority")
