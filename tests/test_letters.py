@@ -22,6 +22,9 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from casework.accounts.roles import Role
 from casework.audit.models import Action, AuditEvent
@@ -719,3 +722,90 @@ def test_a_huge_or_hostile_document_is_stopped_and_the_next_renders(settings):
     assert b"%PDF" in renderer().render(fine).pdf[:8]
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory_before
     assert grown_kib < 50 * 1024  # the web process did not carry the render
+
+
+# --- R53 / R54 extras --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("installed", "too_old"),
+    [("68.1", True), ("68.99.1", True), ("69.0", False), ("70.0", False), ("100.2b1", False)],
+)
+def test_weasyprint_older_than_69_is_a_system_check_error(installed, too_old):
+    from casework.lib.checks import check_weasyprint_version, weasyprint_too_old
+
+    assert weasyprint_too_old(installed) is too_old
+    assert check_weasyprint_version() == []  # the locked version
+
+
+def test_each_refused_fetch_is_logged(caplog):
+    html = '<html><body><img src="file:///etc/passwd"><p>x</p></body></html>'
+    with pytest.raises(RenderFailed):
+        renderer().render(html)
+    assert "refused to fetch 'file:///etc/passwd'" in caplog.text
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(payload=st.text(min_size=1, max_size=80))
+def test_any_text_in_the_letter_is_only_ever_its_escaped_self(payload):
+    """R54: rendering with hostile text equals rendering with a placeholder, the placeholder
+    then replaced by the text's escaped form: the text changes nothing but itself."""
+    import types
+
+    from django.template.loader import render_to_string
+    from django.utils.html import escape
+
+    def render(value):
+        letter = types.SimpleNamespace(
+            reference="LTR-2026-000001", facts=value, why_route=value, urgency=value
+        )
+        org = types.SimpleNamespace(
+            letter_name=value,
+            registration=value,
+            address="",
+            website="",
+            letter_contact="",
+            signatory_name=value,
+            signatory_title="",
+            verification_contact=value,
+        )
+        context = {"letter": letter, "org": org, "about": value, "authority": value}
+        context |= {"issued_on": datetime.date(2026, 1, 2), "code_words": "", "qr_src": ""}
+        context |= {"applicant": types.SimpleNamespace(legal_name_latin=value), "annexes": []}
+        context |= {"urgent": True, "route": types.SimpleNamespace(legal_basis=value)}
+        return render_to_string("letters/en/support.html", context)
+
+    marker = "QQMARKERQQ"
+    assert render(payload) == render(marker).replace(marker, escape(payload))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_issuers_never_share_a_reference_number(organisation):
+    """The per-organisation, per-year counter is taken under a row lock (PostgreSQL)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; CI runs this there")
+    LetterSequence.objects.create(organisation=organisation, year=2026)
+    references: list[str] = []
+    errors: list[BaseException] = []
+
+    def issue_five():
+        try:
+            for _ in range(5):
+                with transaction.atomic():
+                    references.append(services._next_reference(organisation, 2026))
+        except BaseException as problem:  # reported below
+            errors.append(problem)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=issue_five) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(references) == [f"LTR-2026-{n:06d}" for n in range(1, 41)]

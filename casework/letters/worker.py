@@ -166,7 +166,11 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core dump with letter contents
     _no_network()
     fetcher = make_fetcher(args.assets)
+    from weasyprint import VERSION
     from weasyprint.urls import FatalURLFetchingError  # and WeasyPrint is warm from here on
+
+    if int(VERSION.split(".")[0]) < 69:  # R53; the web process's system check says why
+        sys.exit(f"WeasyPrint {VERSION} is too old to render letters (69 or newer)")
 
     requests, responses = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write into the protocol stream

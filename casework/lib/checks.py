@@ -54,3 +54,36 @@ def check_no_active_superuser(app_configs: Any = None, **kwargs: Any) -> list[ch
             )
         ]
     return []
+
+
+MINIMUM_WEASYPRINT = (69, 0)
+
+
+@checks.register(checks.Tags.security)
+def check_weasyprint_version(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """R53: WeasyPrint older than 69 follows redirects around the URL fetcher
+    (CVE-2025-68616, fixed in 68.0) and takes CSS from presentational hints (CVE-2026-49452,
+    fixed in 69.0). The letters must not be rendered by such a version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("weasyprint")
+    except PackageNotFoundError:
+        installed = "0"
+    if weasyprint_too_old(installed):
+        return [
+            checks.Error(
+                f"WeasyPrint {installed} is installed; letters need 69.0 or newer.",
+                hint="Install the locked requirements (requirements/base.txt).",
+                id="casework.E003",
+            )
+        ]
+    return []
+
+
+def weasyprint_too_old(installed: str) -> bool:
+    parts = []
+    for piece in installed.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts + [0] * (2 - len(parts))) < MINIMUM_WEASYPRINT
