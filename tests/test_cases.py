@@ -358,7 +358,11 @@ def test_sensitive_fields_are_masked_until_revealed_and_each_reveal_is_audited(c
 
 
 def edit_data(case, **changes):
+    """What the edit form posts back (every applicant field it shows, as loaded)."""
+    applicant = case.applicant
     data = {"priority": case.priority, "version": case.version, "preferred_name": "Sasha"}
+    data |= {"legal_name_latin": applicant.legal_name_latin or ""}
+    data |= {"legal_name_cyrillic": applicant.legal_name_cyrillic or ""}
     return {**data, **changes}
 
 

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from casework.cases.models import (
@@ -29,6 +31,25 @@ def _sensitive_text(label: Any, max_length: int = 200) -> forms.CharField:
     )
 
 
+def _country() -> forms.RegexField:
+    return forms.RegexField(
+        label=_("Current country (ISO code, e.g. AM)"),
+        regex=r"^[A-Z]{2}$",
+        required=False,
+        max_length=2,
+        error_messages={"invalid": _("Give a two-letter ISO country code, e.g. AM.")},
+    )
+
+
+def _languages() -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        label=_("Languages spoken"),
+        choices=DOCUMENT_LANGUAGES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
 def _destination() -> forms.RegexField:
     return forms.RegexField(
         label=_("Destination state (ISO code, e.g. DE)"),
@@ -51,6 +72,12 @@ class IntakeForm(forms.Form):
         widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
     )
     international_passport_no = _sensitive_text(_("International passport number"), 40)
+    internal_passport_no = _sensitive_text(_("Internal passport number"), 40)
+    email = _sensitive_text(_("E-mail"), 200)
+    phone = _sensitive_text(_("Phone"), 50)
+    current_country = _country()
+    current_city = _sensitive_text(_("Current city"), 100)
+    languages = _languages()
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     destination_state = _destination()
     narrative = forms.CharField(
@@ -75,12 +102,18 @@ class IntakeForm(forms.Form):
         "pronouns",
         "date_of_birth",
         "international_passport_no",
+        "internal_passport_no",
+        "email",
+        "phone",
+        "current_city",
     )
 
     def applicant_fields(self) -> dict[str, Any]:
         values = {name: self.cleaned_data.get(name) or None for name in self.APPLICANT_FIELDS}
         if values["date_of_birth"]:
             values["birth_year"] = values["date_of_birth"].year
+        values["current_country"] = self.cleaned_data.get("current_country") or ""
+        values["languages"] = list(self.cleaned_data.get("languages") or [])
         return values
 
 
@@ -123,10 +156,38 @@ class SearchForm(forms.Form):
 
 
 class CaseEditForm(forms.Form):
-    """The editable parts of a case and its applicant; explicit fields only (R26)."""
+    """The editable parts of a case and its applicant; explicit fields only (R26).
 
+    The highly sensitive fields stay masked here as on the case page: they start empty, a
+    value typed in replaces the stored one, empty keeps it, and "clear" erases it.
+    """
+
+    legal_name_latin = _sensitive_text(_("Legal name (Latin)"))
+    legal_name_cyrillic = _sensitive_text(_("Legal name (Cyrillic)"))
     preferred_name = _sensitive_text(_("Preferred name"))
     pronouns = _sensitive_text(_("Pronouns"), 50)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
+    )
+    international_passport_no = _sensitive_text(_("International passport number"), 40)
+    internal_passport_no = _sensitive_text(_("Internal passport number"), 40)
+    email = _sensitive_text(_("E-mail"), 200)
+    phone = _sensitive_text(_("Phone"), 50)
+    safe_contact_instructions = forms.CharField(
+        label=_("Safe-contact instructions (kept encrypted)"),
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
+    )
+    current_country = _country()
+    current_city = _sensitive_text(_("Current city"), 100)
+    languages = _languages()
+    risk_notes = forms.CharField(
+        label=_("Risk-relevant facts (kept encrypted)"),
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 3}),
+    )
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     priority_override_reason = forms.CharField(
         label=_("Reason for the priority (kept encrypted)"),
@@ -155,7 +216,70 @@ class CaseEditForm(forms.Form):
         "emergency_protection",
         "family_case",
     )
-    APPLICANT_FIELDS = ("preferred_name", "pronouns", "passport_expiry", "legal_stay_until")
+    APPLICANT_FIELDS = (
+        "legal_name_latin",
+        "legal_name_cyrillic",
+        "preferred_name",
+        "pronouns",
+        "date_of_birth",
+        "international_passport_no",
+        "internal_passport_no",
+        "email",
+        "phone",
+        "safe_contact_instructions",
+        "current_city",
+        "risk_notes",
+        "passport_expiry",
+        "legal_stay_until",
+    )
+    PLAIN_APPLICANT_FIELDS = ("current_country", "languages")
+    # Masked (issue 6): never shown in the form; replaced, kept or cleared.
+    MASKED = {
+        "narrative": ("case", _("Narrative and incident timeline")),
+        "safety_plan": ("case", _("Safety plan")),
+        "gender_identity": ("applicant", _("Gender identity")),
+        "sexual_orientation": ("applicant", _("Sexual orientation")),
+        "health_notes": ("applicant", _("Health notes")),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (_owner, label) in self.MASKED.items():
+            self.fields[name] = forms.CharField(
+                label=format_lazy(_("{label}: replace (kept encrypted)"), label=label),
+                help_text=_("Not shown here. Type to replace; leave empty to keep."),
+                required=False,
+                widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
+            )
+            self.fields[f"clear_{name}"] = forms.BooleanField(
+                label=format_lazy(_("Clear: {label}"), label=label), required=False
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("legal_name_latin") and not cleaned.get("legal_name_cyrillic"):
+            self.add_error(
+                "legal_name_latin", _("Give the legal name in Latin or Cyrillic letters.")
+            )
+        born = cleaned.get("date_of_birth")
+        if born and born > timezone.localdate():
+            self.add_error("date_of_birth", _("A date of birth cannot be in the future."))
+        for name in self.MASKED:
+            if cleaned.get(f"clear_{name}") and (cleaned.get(name) or "").strip():
+                self.add_error(name, _("Either replace or clear, not both."))
+        return cleaned
+
+    def masked_changes(self, owner: str) -> dict[str, Any]:
+        """The masked fields of ``owner`` to write: replaced or cleared ones only."""
+        changes: dict[str, Any] = {}
+        for name, (field_owner, _label) in self.MASKED.items():
+            if field_owner != owner:
+                continue
+            if self.cleaned_data.get(f"clear_{name}"):
+                changes[name] = None
+            elif (self.cleaned_data.get(name) or "").strip():
+                changes[name] = self.cleaned_data[name]
+        return changes
 
 
 class NoteForm(forms.Form):

@@ -52,6 +52,7 @@ class Applicant(EncryptedModel):
     current_country = models.CharField(_("current country"), max_length=2, blank=True)
     passport_expiry = models.DateField(_("passport expiry"), null=True, blank=True)
     legal_stay_until = models.DateField(_("legal stay until"), null=True, blank=True)
+    languages = models.JSONField(_("languages spoken"), default=list, blank=True)  # codes
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 

@@ -197,16 +197,20 @@ def case_update(
     locked = Case.objects.select_for_update().get(pk=case.pk)
     if locked.version != version:
         raise EditConflict()
+    applicant = locked.applicant
+    # Field names only, never values; and only the fields whose value really changed.
+    changed = sorted(
+        [n for n, v in case_fields.items() if getattr(locked, n) != v]
+        + [n for n, v in applicant_fields.items() if getattr(applicant, n) != v]
+    )
     for name, value in case_fields.items():
         setattr(locked, name, value)
     locked.version += 1
     locked.save()
-    applicant = locked.applicant
     for name, value in applicant_fields.items():
         setattr(applicant, name, value)
     applicant.save()
     deadlines_refresh(locked)
-    changed = sorted([*case_fields, *applicant_fields])  # field names only, never values
     record(
         Action.CASE_UPDATED,
         actor=actor,

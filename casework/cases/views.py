@@ -20,7 +20,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -153,10 +153,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 FLAGS = {
-    "on_hold": _lazy("on hold"),
-    "lost_contact": _lazy("lost contact"),
-    "emergency_protection": _lazy("emergency protection"),
-    "family_case": _lazy("family case"),
+    "on_hold": gettext_lazy("on hold"),
+    "lost_contact": gettext_lazy("lost contact"),
+    "emergency_protection": gettext_lazy("emergency protection"),
+    "family_case": gettext_lazy("family case"),
 }
 
 LIST_COLUMNS = (
@@ -287,13 +287,17 @@ def case_create(request: HttpRequest) -> HttpResponse:
 
 
 def _possible_duplicate(user: Any, data: dict[str, Any]) -> bool:
-    """Same passport number, or same name and year of birth, already in the organisation.
+    """Same passport number or e-mail, or same name and year of birth, already in the
+    organisation.
 
     The answer is yes or no: it never says which case, which the user may not be allowed
     to see ("a possible duplicate exists; ask your coordinator")."""
     people = Applicant.objects.filter(organisation_id=user.organisation_id, erased_at__isnull=True)
     passport = data.get("international_passport_no")
     if passport and search(people, Applicant.PASSPORT_FIELDS, user.organisation_id, passport):
+        return True
+    email = data.get("email")
+    if email and search(people, ["email"], user.organisation_id, email):
         return True
     born = data.get("date_of_birth")
     for name in (data.get("legal_name_latin"), data.get("legal_name_cyrillic")):
@@ -352,13 +356,7 @@ def case_transition(request: HttpRequest, case: Case) -> HttpResponse:
 
 
 # Highly sensitive fields stay masked until asked for; each reveal is audited.
-REVEALABLE = {
-    "narrative": ("case", _lazy("Narrative and incident timeline")),
-    "safety_plan": ("case", _lazy("Safety plan")),
-    "gender_identity": ("applicant", _lazy("Gender identity")),
-    "sexual_orientation": ("applicant", _lazy("Sexual orientation")),
-    "health_notes": ("applicant", _lazy("Health notes")),
-}
+REVEALABLE = CaseEditForm.MASKED
 
 
 @sensitive_variables()
@@ -391,13 +389,21 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
         form = CaseEditForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            case_fields = {n: data[n] or _blank(n) for n in CaseEditForm.CASE_FIELDS}
+            case_fields |= form.masked_changes("case")
+            applicant_fields = {n: data[n] or None for n in CaseEditForm.APPLICANT_FIELDS}
+            applicant_fields |= form.masked_changes("applicant")
+            applicant_fields["current_country"] = data["current_country"] or ""
+            applicant_fields["languages"] = list(data["languages"])
+            born = applicant_fields["date_of_birth"]
+            applicant_fields["birth_year"] = born.year if born else case.applicant.birth_year
             try:
                 services.case_update(
                     actor=user,
                     case=case,
                     version=data["version"],
-                    case_fields={n: data[n] or _blank(n) for n in CaseEditForm.CASE_FIELDS},
-                    applicant_fields={n: data[n] or None for n in CaseEditForm.APPLICANT_FIELDS},
+                    case_fields=case_fields,
+                    applicant_fields=applicant_fields,
                     request=request,
                 )
             except services.EditConflict:
@@ -414,7 +420,8 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
             return redirect("case_detail", case_id=case.pk)
     else:
         initial = {n: getattr(case, n) for n in CaseEditForm.CASE_FIELDS}
-        initial |= {n: getattr(case.applicant, n) for n in CaseEditForm.APPLICANT_FIELDS}
+        names = (*CaseEditForm.APPLICANT_FIELDS, *CaseEditForm.PLAIN_APPLICANT_FIELDS)
+        initial |= {n: getattr(case.applicant, n) for n in names}
         form = CaseEditForm(initial={**initial, "version": case.version})
         record_view(request, case, page="edit")  # the form shows the decrypted applicant
     return render(request, "cases/edit.html", {"case": case, "form": form})
