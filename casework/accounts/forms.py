@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.roles import ROLE_LABELS, Role
 from casework.accounts.validators import MAX_PASSWORD_LENGTH
+from casework.letters.models import LETTER_LANGUAGES
 
 
 class PasswordStepForm(forms.Form):
@@ -124,16 +125,7 @@ class AlertMailboxForm(forms.Form):
     )
 
 
-# The letter languages (casework.letters.models.LETTER_LANGUAGES), named in their own language.
-LETTER_LANGUAGE_NAMES = [
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("fr", "français"),
-    ("pl", "polski"),
-    ("lt", "lietuvių"),
-    ("cs", "čeština"),
-    ("ru", "русский"),
-]
+LETTER_LANGUAGE_NAMES = LETTER_LANGUAGES
 
 
 class LetterheadForm(forms.Form):

@@ -59,8 +59,8 @@ def _destination() -> forms.RegexField:
     )
 
 
-class IntakeForm(forms.Form):
-    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
+class ApplicantFields(forms.Form):
+    """Who the applicant is and how to reach them: the fields intake and editing share."""
 
     legal_name_latin = _sensitive_text(_("Legal name (Latin)"))
     legal_name_cyrillic = _sensitive_text(_("Legal name (Cyrillic)"))
@@ -78,6 +78,33 @@ class IntakeForm(forms.Form):
     current_country = _country()
     current_city = _sensitive_text(_("Current city"), 100)
     languages = _languages()
+
+    IDENTITY_FIELDS = (
+        "legal_name_latin",
+        "legal_name_cyrillic",
+        "preferred_name",
+        "pronouns",
+        "date_of_birth",
+        "international_passport_no",
+        "internal_passport_no",
+        "email",
+        "phone",
+        "current_city",
+    )
+
+    def check_identity(self, cleaned: dict[str, Any]) -> None:
+        if not cleaned.get("legal_name_latin") and not cleaned.get("legal_name_cyrillic"):
+            self.add_error(
+                "legal_name_latin", _("Give the legal name in Latin or Cyrillic letters.")
+            )
+        born = cleaned.get("date_of_birth")
+        if born and born > timezone.localdate():
+            self.add_error("date_of_birth", _("A date of birth cannot be in the future."))
+
+
+class IntakeForm(ApplicantFields):
+    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
+
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     destination_state = _destination()
     narrative = forms.CharField(
@@ -91,25 +118,11 @@ class IntakeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not cleaned.get("legal_name_latin") and not cleaned.get("legal_name_cyrillic"):
-            raise forms.ValidationError(_("Give the legal name in Latin or Cyrillic letters."))
+        self.check_identity(cleaned)
         return cleaned
 
-    APPLICANT_FIELDS = (
-        "legal_name_latin",
-        "legal_name_cyrillic",
-        "preferred_name",
-        "pronouns",
-        "date_of_birth",
-        "international_passport_no",
-        "internal_passport_no",
-        "email",
-        "phone",
-        "current_city",
-    )
-
     def applicant_fields(self) -> dict[str, Any]:
-        values = {name: self.cleaned_data.get(name) or None for name in self.APPLICANT_FIELDS}
+        values = {name: self.cleaned_data.get(name) or None for name in self.IDENTITY_FIELDS}
         if values["date_of_birth"]:
             values["birth_year"] = values["date_of_birth"].year
         values["current_country"] = self.cleaned_data.get("current_country") or ""
@@ -155,34 +168,18 @@ class SearchForm(forms.Form):
     )
 
 
-class CaseEditForm(forms.Form):
+class CaseEditForm(ApplicantFields):
     """The editable parts of a case and its applicant; explicit fields only (R26).
 
     The highly sensitive fields stay masked here as on the case page: they start empty, a
     value typed in replaces the stored one, empty keeps it, and "clear" erases it.
     """
 
-    legal_name_latin = _sensitive_text(_("Legal name (Latin)"))
-    legal_name_cyrillic = _sensitive_text(_("Legal name (Cyrillic)"))
-    preferred_name = _sensitive_text(_("Preferred name"))
-    pronouns = _sensitive_text(_("Pronouns"), 50)
-    date_of_birth = forms.DateField(
-        label=_("Date of birth"),
-        required=False,
-        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
-    )
-    international_passport_no = _sensitive_text(_("International passport number"), 40)
-    internal_passport_no = _sensitive_text(_("Internal passport number"), 40)
-    email = _sensitive_text(_("E-mail"), 200)
-    phone = _sensitive_text(_("Phone"), 50)
     safe_contact_instructions = forms.CharField(
         label=_("Safe-contact instructions (kept encrypted)"),
         required=False,
         widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
     )
-    current_country = _country()
-    current_city = _sensitive_text(_("Current city"), 100)
-    languages = _languages()
     risk_notes = forms.CharField(
         label=_("Risk-relevant facts (kept encrypted)"),
         required=False,
@@ -217,17 +214,8 @@ class CaseEditForm(forms.Form):
         "family_case",
     )
     APPLICANT_FIELDS = (
-        "legal_name_latin",
-        "legal_name_cyrillic",
-        "preferred_name",
-        "pronouns",
-        "date_of_birth",
-        "international_passport_no",
-        "internal_passport_no",
-        "email",
-        "phone",
+        *ApplicantFields.IDENTITY_FIELDS,
         "safe_contact_instructions",
-        "current_city",
         "risk_notes",
         "passport_expiry",
         "legal_stay_until",
@@ -257,13 +245,7 @@ class CaseEditForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not cleaned.get("legal_name_latin") and not cleaned.get("legal_name_cyrillic"):
-            self.add_error(
-                "legal_name_latin", _("Give the legal name in Latin or Cyrillic letters.")
-            )
-        born = cleaned.get("date_of_birth")
-        if born and born > timezone.localdate():
-            self.add_error("date_of_birth", _("A date of birth cannot be in the future."))
+        self.check_identity(cleaned)
         for name in self.MASKED:
             if cleaned.get(f"clear_{name}") and (cleaned.get(name) or "").strip():
                 self.add_error(name, _("Either replace or clear, not both."))

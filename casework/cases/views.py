@@ -546,9 +546,14 @@ def document_verify(request: HttpRequest, case: Case, document: Any) -> HttpResp
 @case_child_route(lambda case: case.documents, "GET")
 def document_download(request: HttpRequest, case: Case, document: Any) -> HttpResponse:
     content = services.document_read(actor=request.user, document=document, request=request)
-    response = HttpResponse(content, content_type=document.mime)
-    # Never the user's file name: a random-looking name from the document's id.
-    filename = f"document-{document.pk.hex[:8]}.{EXTENSIONS[document.mime]}"
+    return attachment(content, document.mime, f"document-{document.pk.hex[:8]}")
+
+
+def attachment(content: bytes, mime: str, stem: str) -> HttpResponse:
+    """A download, never shown inline, named from an id and never from what a user typed
+    (file names and titles can name the person)."""
+    response = HttpResponse(content, content_type=mime)
+    filename = f"{stem}.{EXTENSIONS[mime]}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -27,6 +27,7 @@ from casework.accounts.decorators import role_required, step_up_required
 from casework.accounts.roles import Role
 from casework.cases.models import Case
 from casework.cases.views import (
+    attachment,
     case_child_route,
     case_roles,
     case_route,
@@ -203,12 +204,7 @@ def letter_download(request: HttpRequest, case: Case, letter: Letter) -> HttpRes
     if not letter.pdf_storage_name:
         raise Http404
     content = services.letter_read(actor=request.user, letter=letter, request=request)
-    response = HttpResponse(content, content_type="application/pdf")
-    # Never the applicant's name: a name made from the letter's id.
-    filename = f"letter-{letter.pk.hex[:8]}.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(content, "application/pdf", f"letter-{letter.pk.hex[:8]}")
 
 
 # --- public verification -------------------------------------------------------------------
