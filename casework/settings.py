@@ -77,6 +77,11 @@ else:
 CASEWORK_ALERT_CASES_PER_HOUR = env_int("CASEWORK_ALERT_CASES_PER_HOUR", 30, minimum=1)
 CASEWORK_ALERT_CASES_PER_DAY = env_int("CASEWORK_ALERT_CASES_PER_DAY", 50, minimum=1)
 
+# Reverse proxies whose X-Forwarded-For is believed (their own addresses, e.g. 127.0.0.1):
+# throttling, the audit log's client network and the verification page's rate limit need
+# the client's address, not the proxy's.
+CASEWORK_TRUSTED_PROXIES = frozenset(env_list("CASEWORK_TRUSTED_PROXIES", []))
+
 # Letters: rendered in a worker process with these limits (R55), sealed with each
 # organisation's certificate from CASEWORK_SEAL_DIR, verified at CASEWORK_VERIFY_BASE_URL.
 CASEWORK_LETTER_RENDER_SECONDS = env_int("CASEWORK_LETTER_RENDER_SECONDS", 30, minimum=1)

@@ -339,3 +339,23 @@ def test_a_crafted_username_is_one_entry_and_forges_no_log_line(client, organisa
     assert crafted not in str(new[0].details)  # the username is not written at all
     assert not any(line.startswith("FAKE EVENT") for line in caplog.text.splitlines())
     assert "\x1b" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "seen"),
+    [
+        ("203.0.113.9", "198.51.100.7", "203.0.113.0/24"),  # not a trusted proxy: ignored
+        ("127.0.0.1", "198.51.100.7", "198.51.100.0/24"),  # the proxy's own entry
+        ("127.0.0.1", "6.6.6.6, 198.51.100.7", "198.51.100.0/24"),  # forged left part ignored
+        ("127.0.0.1", "198.51.100.7, 127.0.0.1", "198.51.100.0/24"),  # chained trusted proxies
+        ("127.0.0.1", "", "127.0.0.0/24"),
+    ],
+)
+def test_the_client_network_is_the_proxys_view_never_the_clients_claim(
+    rf, settings, remote, forwarded, seen
+):
+    from casework.audit.services import client_prefix
+
+    settings.CASEWORK_TRUSTED_PROXIES = frozenset({"127.0.0.1"})
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_prefix(request) == seen

@@ -42,11 +42,26 @@ def client_prefix(request: HttpRequest | None) -> str:
     if request is None:
         return ""
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return ""
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address. Behind a reverse proxy listed in CASEWORK_TRUSTED_PROXIES, the
+    right-most X-Forwarded-For entry that is not itself such a proxy: the address the proxy
+    saw. Entries further left were written by the client and are never believed."""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    trusted = settings.CASEWORK_TRUSTED_PROXIES
+    if remote not in trusted:
+        return remote
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    while hops and hops[-1] in trusted:
+        hops.pop()
+    return hops[-1] if hops else remote
 
 
 def record(
