@@ -57,36 +57,13 @@ def seed(count: int) -> None:
     )
 
 
-# --- signing in (tests/conftest.py login_verified, without the slow password hasher) ---------
-
-
-def login_verified(client: Any, user: Any) -> Any:
-    """A fully signed-in session (password and second factor), without the slow hasher."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-
-    from casework.accounts.models import TOTPDevice, UserSession
-    from casework.accounts.services import new_totp_device
-
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = new_totp_device(user, name="Bench app", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session["otp_verified_at"] = time.time()
-    session["session_started_at"] = time.time()
-    session["last_seen_at"] = time.time()
-    session.save()
-    UserSession.objects.create(session_key=session.session_key, user=user)
-    return client
-
-
 def coordinator_client() -> tuple[Any, Any]:
     from django.conf import settings
     from django.test import Client
 
     from casework.accounts.models import User
     from casework.accounts.roles import Role
+    from tests.conftest import login_verified  # signs in without the slow password hasher
 
     # django.test.Client sends Host: testserver. setup_test_environment() would allow it
     # too, but it also instruments template rendering, which would be measured as well.

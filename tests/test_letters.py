@@ -373,12 +373,14 @@ def test_issuing_needs_a_fresh_second_factor(coordinator, world):
     [
         ({"verified": False}, "verification to be completed"),
         ({"consent": False}, "consent to disclosure"),
+        ({"facts": ""}, "Write the facts establishing the risk"),
     ],
 )
 def test_issuing_is_refused_with_its_reason(client, coordinator, caseworker, setup, reason):
+    fields = {"facts": setup.pop("facts")} if "facts" in setup else {}
     case, attempt = make_case(coordinator, caseworker, **setup)
     login_verified(client, coordinator)
-    letter = request_letter(client, case, attempt)
+    letter = request_letter(client, case, attempt, **fields)
     response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), follow=True)
     assert reason in response.content.decode()
     letter.refresh_from_db()

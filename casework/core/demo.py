@@ -499,7 +499,8 @@ def _facts(
     *, verified: bool, emergency: bool, coordinator: bool = False, closure: str | None = None,
     reason: str | None = None,
 ) -> CaseFacts:  # fmt: skip
-    """The facts the UI would give: no letters, consent or visas exist yet."""
+    """The facts the UI would give on the status path the demo takes. It stops at
+    LETTER_REVIEW, before any letter, consent or visa guard applies."""
     return CaseFacts(
         verification_completed=verified,
         approved_letter=False,

@@ -28,6 +28,7 @@ from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import client_prefix, record
 from casework.cases.models import Consent, Document, Priority
+from casework.cases.services import EditConflict as EditConflict  # one conflict, both editors
 from casework.cases.workflow import Status
 from casework.letters import codes
 from casework.letters.labels import LetterDocument
@@ -58,10 +59,6 @@ class LetterRefused(Exception):
     def __init__(self, message: Any) -> None:
         super().__init__(str(message))
         self.message = message
-
-
-class EditConflict(Exception):
-    """Someone saved the letter after this form was loaded."""
 
 
 @transaction.atomic
