@@ -16,3 +16,12 @@ def make_applicant(organisation: Organisation, **kwargs) -> Applicant:
     applicant = Applicant(organisation=organisation, **kwargs)
     applicant.save()
     return applicant
+
+
+def make_case(*, caseworker, **applicant_fields):
+    """A case opened by ``caseworker`` (who is then assigned to it), through the service."""
+    from casework.cases.services import case_create
+
+    applicant_fields.setdefault("legal_name_latin", "IVAN PETROV")
+    applicant_fields.setdefault("legal_name_cyrillic", "Иван Петров")
+    return case_create(actor=caseworker, applicant_fields=applicant_fields)

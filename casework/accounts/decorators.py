@@ -49,8 +49,8 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 def _referer_path(request: HttpRequest) -> str:
-    # A POST cannot be replayed after re-authenticating (and no Referer is sent: our policy
-    # is no-referrer), so forms name the page to return to in a hidden "next" field.
+    # A POST cannot be replayed after re-authenticating, and a Referer is only a hint (a
+    # browser or proxy may drop it), so forms name the page to return to in a hidden "next".
     return safe_next(request, request.POST.get("next"))
 
 
