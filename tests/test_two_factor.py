@@ -114,6 +114,57 @@ def test_throttling_refuses_a_correct_code_until_the_delay_passes(client, alice,
     assert TOTPDevice.objects.get(user=alice).throttling_failure_count == 0  # reset on success
 
 
+def _wrong_code(app) -> str:
+    """A code that no window around now accepts (so "000000" cannot be right by chance)."""
+    window = {app.at(at(offset)) for offset in (-30, 0, 30)}
+    return next(code for code in ("000000", "111111", "222222", "333333") if code not in window)
+
+
+def _reauthenticating(client, alice):
+    login_verified(client, alice)
+    session = client.session
+    session["otp_verified_at"] = 0  # the step-up is long stale
+    session.save()
+    return client
+
+
+@pytest.mark.parametrize("step", ["login_verify", "reauth"])
+@pytest.mark.parametrize("wrong_codes_before", [1, 2])
+def test_it_calls_a_code_after_one_or_two_wrong_ones_wrong_not_too_many(
+    client, alice, app, step, wrong_codes_before
+):
+    # After each wrong code django-otp holds the device back for 1, then 2 seconds: a quick
+    # retry is refused unseen, which is no reason to tell the user they tried too often.
+    with time_machine.travel(at(), tick=False):
+        if step == "login_verify":
+            password_step(client)
+        else:
+            _reauthenticating(client, alice)
+        for _ in range(wrong_codes_before):
+            client.post(reverse(step), {"code": _wrong_code(app), "next": "/"})
+        response = client.post(reverse(step), {"code": _wrong_code(app), "next": "/"})
+    assert response.status_code == 200
+    assert "That code did not work" in response.content.decode()
+    assert "Too many wrong codes" not in response.content.decode()
+
+
+@pytest.mark.parametrize("step", ["login_verify", "reauth"])
+def test_it_says_too_many_after_three_wrong_codes_in_a_row(client, alice, app, step):
+    if step == "login_verify":
+        password_step(client)
+    else:
+        _reauthenticating(client, alice)
+    start = at()
+    # Spaced so each is looked at and counted: the device then waits 1, 2 and 4 seconds.
+    for offset in (0, 1.5, 4):
+        with time_machine.travel(start + timedelta(seconds=offset), tick=False):
+            client.post(reverse(step), {"code": _wrong_code(app), "next": "/"})
+    with time_machine.travel(start + timedelta(seconds=7), tick=False):
+        response = client.post(reverse(step), {"code": app.now(), "next": "/"})
+    assert response.status_code == 200
+    assert "Too many wrong codes" in response.content.decode()
+
+
 def test_ten_failures_require_at_least_512_seconds(alice, app):
     moment = timezone.now()
     for number in range(10):

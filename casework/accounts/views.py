@@ -111,10 +111,15 @@ def _passkey_required(request: HttpRequest, template: str, context: dict[str, An
     return render(request, template, context, status=403)
 
 
+# django-otp holds a device back for 1, 2, 4 ... seconds after each wrong code in a row. A
+# quick retry after one or two is refused unseen, but that is not "too many" to the user.
+TOO_MANY_WRONG_CODES = 3
+
+
 @dataclass(frozen=True)
 class CodeCheck:
     device: Any  # the device that accepted the code, or None
-    throttled: bool  # refused without looking: too many recent failures
+    throttled: bool  # refused without looking: several wrong codes in a row, and too soon
 
 
 def _check_code(request: HttpRequest | None, user: User, code: str) -> CodeCheck:
@@ -128,12 +133,17 @@ def _check_code(request: HttpRequest | None, user: User, code: str) -> CodeCheck
             )
         else:
             devices = list(BackupCodeDevice.objects.select_for_update().filter(user=user))
-        throttled = bool(devices) and all(not d.verify_is_allowed()[0] for d in devices)
+        throttled = bool(devices) and all(_held_back(device) for device in devices)
         for device in devices:
             if device.verify_token(compact):
                 return CodeCheck(device, throttled=False)
         record(Action.OTP_FAILED, actor=user, request=request, decision="deny")
     return CodeCheck(None, throttled=throttled)
+
+
+def _held_back(device: Any) -> bool:
+    allowed, _details = device.verify_is_allowed()
+    return not allowed and device.throttling_failure_count >= TOO_MANY_WRONG_CODES
 
 
 def _code_error(check: CodeCheck) -> str:
