@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TEST_DATA_DIR := $(CURDIR)/var/test
 PYTEST_ARGS ?=
 
-.PHONY: run test check lint format typecheck migrations-check messages compilemessages \
+.PHONY: run test e2e check lint format typecheck migrations-check messages compilemessages \
         audit audit-if-reachable lock bench system-packages system-packages-test clean
 
 run: $(VENV)/.installed-base system-packages compilemessages
@@ -17,6 +17,10 @@ run: $(VENV)/.installed-base system-packages compilemessages
 
 test: $(VENV)/.installed-dev system-packages-test compilemessages
 	CASEWORK_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests alone (also part of `make test`); screenshots in var/e2e-screenshots/.
+e2e: $(VENV)/.installed-dev system-packages-test compilemessages
+	CASEWORK_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 check: lint typecheck migrations-check compilemessages test audit-if-reachable
 

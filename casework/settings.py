@@ -243,7 +243,8 @@ CASEWORK_SESSION_ABSOLUTE_SECONDS = env_int(
     "CASEWORK_SESSION_ABSOLUTE_SECONDS", 8 * 60 * 60, minimum=300
 )
 SESSION_COOKIE_AGE = CASEWORK_SESSION_ABSOLUTE_SECONDS
-CASEWORK_STEP_UP_SECONDS = 5 * 60  # sensitive actions need a second factor this fresh
+# Sensitive actions need a second factor this fresh ("confirm it is you").
+CASEWORK_STEP_UP_SECONDS = env_int("CASEWORK_STEP_UP_SECONDS", 5 * 60, minimum=1)
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Passkeys: a second factor only (never passwordless), user verification required.
