@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework.cases import views
+from casework.cases import list_views, views
 from casework.letters import views as letters
 
 urlpatterns = [
-    path("", views.case_list, name="case_list"),
+    path("", list_views.case_list, name="case_list"),
     path("new/", views.case_create, name="case_create"),
     path("search/", views.case_search, name="case_search"),
     path("<uuid:case_id>/", views.case_detail, name="case_detail"),

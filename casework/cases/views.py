@@ -9,9 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Case as Case_
-from django.db.models import Value, When
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -20,7 +17,6 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -30,7 +26,7 @@ from casework.accounts.roles import Role
 from casework.audit.alerts import check_bulk_access
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases import services
+from casework.cases import list_views, services
 from casework.cases.access import can_manage, deny, get_case_for_user, visible_cases
 from casework.cases.forms import (
     AssignForm,
@@ -48,7 +44,6 @@ from casework.cases.forms import (
     UploadForm,
 )
 from casework.cases.models import (
-    PRIORITY_ORDER,
     Applicant,
     Case,
     Document,
@@ -106,73 +101,6 @@ def case_child_route(
         return wrapper
 
     return decorator
-
-
-@require_http_methods(["GET"])
-@case_roles
-def case_list(request: HttpRequest) -> HttpResponse:
-    """Plaintext operational fields only: codes, status, priority, flags. No names."""
-    user: Any = request.user
-    cases = visible_cases(user)
-    # Filters take enumerated values only (no names), so a GET form is safe here.
-    status = request.GET.get("status", "")
-    priority = request.GET.get("priority", "")
-    destination = request.GET.get("destination", "")
-    flag = request.GET.get("flag", "")
-    if status in Status.values:
-        cases = cases.filter(status=status)
-    if priority in Priority.values:
-        cases = cases.filter(priority=priority)
-    if len(destination) == 2 and destination.isalpha():
-        cases = cases.filter(destination_state=destination.upper())
-    if flag in FLAGS:
-        cases = cases.filter(**{flag: True})
-    if request.GET.get("mine") == "1":
-        cases = cases.filter(caseworkers=user)
-    # Sorted and paged by the database: a page costs the same with 50 or 100,000 cases.
-    rank = Case_(*[When(priority=p, then=Value(n)) for p, n in PRIORITY_ORDER.items()])
-    rows = cases.only(*LIST_COLUMNS).annotate(rank=rank).order_by("rank", "code")
-    page = Paginator(rows, 25).get_page(request.GET.get("page"))
-    filters = {"status": status, "priority": priority, "destination": destination, "flag": flag}
-    record(
-        Action.CASE_LISTED,
-        actor=user,
-        request=request,
-        count=page.paginator.count,
-        filters=filters,
-    )
-    context = {
-        "page": page,
-        "statuses": Status.choices,
-        "priorities": Priority.choices,
-        "flags": list(FLAGS.items()),
-        "mine": request.GET.get("mine") == "1",
-        **filters,
-    }
-    return render(request, "cases/list.html", context)
-
-
-FLAGS = {
-    "on_hold": gettext_lazy("on hold"),
-    "lost_contact": gettext_lazy("lost contact"),
-    "emergency_protection": gettext_lazy("emergency protection"),
-    "family_case": gettext_lazy("family case"),
-}
-
-LIST_COLUMNS = (
-    "id",
-    "code",
-    "status",
-    "priority",
-    "destination_state",
-    "on_hold",
-    "lost_contact",
-    "emergency_protection",
-    "family_case",
-    "opened_at",
-    "organisation_id",
-    "applicant_id",
-)
 
 
 @case_roles
@@ -670,7 +598,7 @@ def case_search(request: HttpRequest) -> HttpResponse:
         results = list(
             visible_cases(user)
             .filter(applicant_id__in=[a.pk for a in applicants])
-            .only(*LIST_COLUMNS)
+            .only(*list_views.LIST_COLUMNS)
         )
         # The kind of search and how many cases it found; never what was searched for.
         record(Action.CASE_SEARCHED, actor=user, request=request, kind=kind, count=len(results))
