@@ -279,6 +279,14 @@ class LoginLock(models.Model):
         return f"LoginLock({self.pk})"
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Invitations whose link still works (the query form of ``Invitation.problem``)."""
+        return self.filter(
+            accepted_at__isnull=True, withdrawn_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
 class Invitation(models.Model):
     """A single-use, expiring invitation link. Only a digest of its token is stored."""
 
@@ -294,6 +302,24 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True)
     accepted_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Set when an org admin withdraws the link before anyone used it (who did: the audit log).
+    withdrawn_at = models.DateTimeField(null=True)
+
+    objects = InvitationQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Invitation({self.pk})"
+
+    def problem(self) -> str | None:
+        """Why the link no longer works: "used", "withdrawn" or "expired"; None if it does."""
+        if self.accepted_at is not None:
+            return "used"
+        if self.withdrawn_at is not None:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return None
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label

@@ -387,18 +387,21 @@ def _new_invitation(
 
 
 class InvitationInvalid(Exception):
-    """Unknown, used or expired; the message says which, in plain words."""
+    """Unknown, used, withdrawn or expired; the message says which."""
 
 
 def find_invitation(token: str) -> Invitation:
     invitation = Invitation.objects.filter(token_digest=invitation_digest(token)).first()
     if invitation is None:
         raise InvitationInvalid("unknown")
-    if invitation.accepted_at is not None:
-        raise InvitationInvalid("used")
-    if invitation.expires_at <= timezone.now():
-        raise InvitationInvalid("expired")
+    _still_valid(invitation)
     return invitation
+
+
+def _still_valid(invitation: Invitation) -> None:
+    problem = invitation.problem()
+    if problem is not None:
+        raise InvitationInvalid(problem)
 
 
 @transaction.atomic
@@ -406,10 +409,10 @@ def accept_invitation(
     *, token: str, username: str, password: str, request: HttpRequest | None = None
 ) -> User:
     found = find_invitation(token)
-    # Check again on the locked row: two acceptances at once must not both succeed.
+    # Check again on the locked row: two acceptances at once must not both succeed, and a
+    # link withdrawn while its form was being filled in must not work.
     invitation = Invitation.objects.select_for_update().get(pk=found.pk)
-    if invitation.accepted_at is not None:
-        raise InvitationInvalid("used")
+    _still_valid(invitation)
     organisation: Organisation = invitation.organisation
     user = User.objects.create_user(username, organisation=organisation, password=password)
     user.groups.add(Group.objects.get(name=invitation.role))
@@ -418,6 +421,19 @@ def accept_invitation(
     invitation.save(update_fields=["accepted_at", "accepted_user"])
     record(Action.INVITATION_ACCEPTED, actor=user, target=invitation, request=request)
     return user
+
+
+@transaction.atomic
+def withdraw_invitation(
+    *, admin: User, invitation: Invitation, request: HttpRequest | None = None
+) -> None:
+    """The link stops working at once. Decided on the locked row, so an acceptance at the same
+    moment either happens before (and this raises "used") or finds the link withdrawn."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _still_valid(locked)
+    locked.withdrawn_at = timezone.now()
+    locked.save(update_fields=["withdrawn_at"])
+    record(Action.INVITATION_WITHDRAWN, actor=admin, target=locked, request=request)
 
 
 def session_absolute_limit() -> int:

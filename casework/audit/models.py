@@ -26,6 +26,7 @@ class Action(models.TextChoices):
     SESSION_ENDED = "session_ended", _("session ended")
     INVITATION_CREATED = "invitation_created", _("invitation created")
     INVITATION_ACCEPTED = "invitation_accepted", _("invitation accepted")
+    INVITATION_WITHDRAWN = "invitation_withdrawn", _("invitation withdrawn")
     ROLE_CHANGED = "role_changed", _("role changed")
     ORGANISATION_UPDATED = "organisation_updated", _("organisation settings changed")
     USER_DEACTIVATED = "user_deactivated", _("user deactivated")
