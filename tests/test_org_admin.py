@@ -56,8 +56,12 @@ AUDITED_ACTION = {
     "admin_revoke": Action.PANIC_REVOKE,
     "admin_unlock": Action.ACCOUNT_UNLOCKED,
 }
-# What a form posts: the role for admin_role (ignored by the others) and the page to return to.
-ACTION_DATA = {"role": Role.ORG_ADMIN.value, "next": USERS_PATH}
+# These lock someone out: a GET shows their confirmation page, and only a POST carrying the
+# page's confirm=yes acts (tests/test_org_admin_confirmations.py). The others are POST only.
+CONFIRMED_ROUTES = {"admin_deactivate", "admin_reset_second_factor", "admin_revoke"}
+# What a form posts: the role for admin_role (ignored by the others), the confirmation (ignored
+# by role and unlock) and the page to return to.
+ACTION_DATA = {"role": Role.ORG_ADMIN.value, "confirm": "yes", "next": USERS_PATH}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -235,10 +239,26 @@ def test_it_answers_a_foreign_user_exactly_like_a_missing_one(admin_client, outs
 
 
 @pytest.mark.parametrize("route", USER_ID_ROUTES)
-def test_it_refuses_get_on_every_user_action(admin_client, colleague, route):
+def test_a_get_never_acts_on_a_user(admin_client, colleague, route):
+    _armed(colleague)
     before = _snapshot(colleague)
-    assert admin_client.get(reverse(route, args=[colleague.pk])).status_code == 405
+    response = admin_client.get(reverse(route, args=[colleague.pk]))
+    assert response.status_code == (200 if route in CONFIRMED_ROUTES else 405)
     assert _snapshot(colleague) == before
+
+
+@pytest.mark.parametrize("route", sorted(CONFIRMED_ROUTES))
+def test_the_confirmation_pages_hide_users_of_another_organisation(admin_client, outsider, route):
+    import uuid
+
+    unknown = uuid.uuid4()
+    foreign = admin_client.get(reverse(route, args=[outsider.pk]))
+    missing = admin_client.get(reverse(route, args=[unknown]))
+    assert foreign.status_code == missing.status_code == 404
+    foreign_page = _without_csrf(foreign.content).replace(str(outsider.pk).encode(), b"ID")
+    missing_page = _without_csrf(missing.content).replace(str(unknown).encode(), b"ID")
+    assert foreign_page == missing_page
+    assert outsider.username.encode() not in foreign.content
 
 
 @pytest.mark.parametrize("route", USER_ID_ROUTES)

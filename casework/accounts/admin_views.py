@@ -1,8 +1,11 @@
-"""Organisation administration: invite, set role, deactivate, reset second factor, unlock,
-panic revoke. Org admins act on their own organisation only and see no case content."""
+"""Organisation administration: invite and withdraw invitations, set role, deactivate,
+reset second factor, unlock, panic revoke. Org admins act on their own organisation only and
+see no case content. What locks someone out is asked on a confirmation page first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -10,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +25,7 @@ from casework.accounts.forms import (
     LetterheadForm,
     RoleForm,
 )
-from casework.accounts.models import User
+from casework.accounts.models import Invitation, User
 from casework.accounts.roles import Role
 
 org_admin_only = role_required(Role.ORG_ADMIN)
@@ -37,9 +39,39 @@ def get_user_for_admin(admin: User, user_id: Any) -> User:
     return user
 
 
+def get_invitation_for_admin(admin: User, invitation_id: Any) -> Invitation:
+    """An invitation of the admin's organisation; anything else is 404, like a missing one."""
+    invitation = (
+        Invitation.objects.select_related("created_by")
+        .filter(pk=invitation_id, organisation_id=admin.organisation_id)
+        .first()
+    )
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
 def _not_self(admin: User, user: User) -> None:
     if admin.pk == user.pk:  # no raising one's own role, no locking oneself out
         raise Http404
+
+
+def _roles_of(user: User) -> list[Role]:
+    # From the groups the users page prefetched: one query for the page, not one per user.
+    names = {group.name for group in user.groups.all()}
+    return [role for role in Role if role.value in names]
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    roles: list[Role]
+    role_form: RoleForm  # preselects the current role
+
+
+def _user_row(user: User) -> UserRow:
+    roles = _roles_of(user)
+    return UserRow(user, roles, RoleForm.for_user(user.pk, roles))
 
 
 @require_http_methods(["GET"])
@@ -60,8 +92,30 @@ def _users_page(request: HttpRequest, mailbox: AlertMailboxForm, status: int = 2
         .prefetch_related("groups")
         .order_by("username")
     )
-    context = {"users": users, "form": RoleForm(), "mailbox": mailbox}
+    invitations = (
+        Invitation.objects.filter(organisation_id=admin.organisation_id)
+        .pending()
+        .select_related("created_by")
+        .order_by("expires_at")
+    )
+    context = {
+        "rows": [_user_row(user) for user in users],
+        "invitations": invitations,
+        "invite_form": RoleForm(auto_id="invite-%s"),
+        "mailbox": mailbox,
+    }
     return render(request, "accounts/admin/users.html", context, status=status)
+
+
+def _ask_first(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse | None:
+    """The confirmation page on GET. A POST goes ahead (None) only with the page's
+    ``confirm=yes``; any other POST (a form from before confirmations, a stray click) is
+    sent to the page and changes nothing."""
+    if request.method == "GET":
+        return render(request, template, context)
+    if request.POST.get("confirm") != "yes":
+        return redirect(request.path)
+    return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -123,37 +177,108 @@ def role_view(request: HttpRequest, user_id: Any) -> HttpResponse:
     user = get_user_for_admin(admin, user_id)
     _not_self(admin, user)
     form = RoleForm(request.POST)
-    if form.is_valid():
-        services.set_role(
-            admin=admin, user=user, role=Role(form.cleaned_data["role"]), request=request
-        )
-        messages.success(request, _("The role was changed; their sessions ended."))
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+        return redirect("admin_users")
+    role = Role(form.cleaned_data["role"])
+    if _roles_of(user) == [role]:  # "Set role" on the preselected role: nothing to end
+        messages.info(request, _("%(name)s already has that role.") % {"name": user.username})
+        return redirect("admin_users")
+    services.set_role(admin=admin, user=user, role=role, request=request)
+    messages.success(request, _("The role was changed; their sessions ended."))
     return redirect("admin_users")
 
 
-def _action(name: str, done: Any, needs_step_up: bool = True) -> Any:
-    def view(request: HttpRequest, user_id: Any) -> HttpResponse:
-        admin: Any = request.user
-        user = get_user_for_admin(admin, user_id)
-        _not_self(admin, user)
-        getattr(services, name)(admin=admin, user=user, request=request)
-        messages.success(request, done)
-        return redirect("admin_users")
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+@step_up_required
+def deactivate_view(request: HttpRequest, user_id: Any) -> HttpResponse:
+    return _confirmed_user_action(
+        request,
+        user_id,
+        services.deactivate_user,
+        template="accounts/admin/confirm_deactivate.html",
+        done=_("The account was deactivated."),
+    )
 
-    view.__name__ = f"{name}_view"
-    wrapped = step_up_required(view) if needs_step_up else view
-    return require_POST(org_admin_only(wrapped))
+
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+@step_up_required
+def reset_second_factor_view(request: HttpRequest, user_id: Any) -> HttpResponse:
+    return _confirmed_user_action(
+        request,
+        user_id,
+        services.reset_second_factor,
+        template="accounts/admin/confirm_reset_second_factor.html",
+        done=_("Their second factor was reset; they enrol again at next sign-in."),
+    )
 
 
-deactivate_view = _action("deactivate_user", gettext_lazy("The account was deactivated."))
-reset_second_factor_view = _action(
-    "reset_second_factor",
-    gettext_lazy("Their second factor was reset; they enrol again at next sign-in."),
-)
-panic_revoke_view = _action(
-    "panic_revoke", gettext_lazy("Every session and device of that user was revoked.")
-)
-unlock_view = _action("unlock_user", gettext_lazy("The account was unlocked."), needs_step_up=False)
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+@step_up_required
+def panic_revoke_view(request: HttpRequest, user_id: Any) -> HttpResponse:
+    return _confirmed_user_action(
+        request,
+        user_id,
+        services.panic_revoke,
+        template="accounts/admin/confirm_revoke.html",
+        done=_("Every session and device of that user was revoked."),
+    )
+
+
+def _confirmed_user_action(
+    request: HttpRequest, user_id: Any, service: Callable[..., None], *, template: str, done: str
+) -> HttpResponse:
+    admin: Any = request.user
+    user = get_user_for_admin(admin, user_id)
+    _not_self(admin, user)
+    question = _ask_first(request, template, {"subject": user, "roles": _roles_of(user)})
+    if question is not None:
+        return question
+    service(admin=admin, user=user, request=request)
+    messages.success(request, done)
+    return redirect("admin_users")
+
+
+@require_POST
+@org_admin_only
+def unlock_view(request: HttpRequest, user_id: Any) -> HttpResponse:
+    """Unlocking only lets the user try again: no step-up, no confirmation."""
+    admin: Any = request.user
+    user = get_user_for_admin(admin, user_id)
+    _not_self(admin, user)
+    services.unlock_user(admin=admin, user=user, request=request)
+    messages.success(request, _("The account was unlocked."))
+    return redirect("admin_users")
+
+
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+@step_up_required
+def invitation_withdraw_view(request: HttpRequest, public_id: Any) -> HttpResponse:
+    admin: Any = request.user
+    invitation = get_invitation_for_admin(admin, public_id)
+    if invitation.problem() is not None:
+        return _no_longer_pending(request)
+    template = "accounts/admin/confirm_withdraw.html"
+    question = _ask_first(request, template, {"invitation": invitation})
+    if question is not None:
+        return question
+    try:
+        services.withdraw_invitation(admin=admin, invitation=invitation, request=request)
+    except services.InvitationInvalid:  # accepted or withdrawn since the page was shown
+        return _no_longer_pending(request)
+    messages.success(request, _("The invitation was withdrawn; its link no longer works."))
+    return redirect("admin_users")
+
+
+def _no_longer_pending(request: HttpRequest) -> HttpResponse:
+    messages.error(
+        request, _("That invitation was already used, withdrawn or expired; nothing changed.")
+    )
+    return redirect("admin_users")
 
 
 @sensitive_post_parameters()
@@ -165,6 +290,10 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         reason = {
             "unknown": _("This invitation link is not valid. Check that it was copied whole."),
             "used": _("This invitation link has already been used."),
+            "withdrawn": _(
+                "This invitation link was withdrawn and no longer works. If you still need an "
+                "account, ask the person who invited you for a new link."
+            ),
             "expired": _("This invitation link has expired. Ask for a new one."),
         }[str(problem)]
         return render(request, "accounts/invitation_invalid.html", {"reason": reason}, status=410)

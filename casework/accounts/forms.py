@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -108,10 +108,23 @@ class InvitationAcceptForm(NewPasswordMixin):
         return cleaned
 
 
+ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
+
+
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(
-        label=_("Role"), choices=[(role.value, ROLE_LABELS[role]) for role in Role]
-    )
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+    @classmethod
+    def for_user(cls, user_id: Any, roles: list[Role]) -> RoleForm:
+        """One user's drop-down on the users page. It shows their current role, so "Set role"
+        without a choice changes nothing; with no single role to show it starts on "Choose a
+        role", which cannot be submitted."""
+        current = roles[0].value if len(roles) == 1 else ""
+        form = cls(initial={"role": current}, auto_id=f"role-{user_id}-%s")
+        if not current:
+            field = cast(forms.ChoiceField, form.fields["role"])
+            field.choices = [("", _("Choose a role")), *ROLE_CHOICES]
+        return form
 
 
 class AlertMailboxForm(forms.Form):

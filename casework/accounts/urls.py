@@ -62,6 +62,11 @@ urlpatterns = [
     ),
     path("admin/users/", admin_views.users_view, name="admin_users"),
     path("admin/users/invite/", admin_views.invite_view, name="admin_invite"),
+    path(
+        "admin/invitations/<uuid:public_id>/withdraw/",
+        admin_views.invitation_withdraw_view,
+        name="admin_invitation_withdraw",
+    ),
     path("admin/alert-mailbox/", admin_views.alert_mailbox_view, name="admin_alert_mailbox"),
     path("admin/letterhead/", admin_views.letterhead_view, name="admin_letterhead"),
     path("admin/users/<uuid:user_id>/role/", admin_views.role_view, name="admin_role"),
