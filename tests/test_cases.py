@@ -349,7 +349,10 @@ def test_sensitive_fields_are_masked_until_revealed_and_each_reveal_is_audited(c
     login_verified(client, caseworker)
     page = client.get(url("case_detail", case)).content.decode()
     assert CANARIES[3] not in page and CANARIES[4] not in page
-    shown = client.post(url("case_reveal", case), {"field": "sexual_orientation"}).content.decode()
+    response = client.post(url("case_reveal", case), {"field": "sexual_orientation"})
+    assert response.status_code == 302
+    assert CANARIES[3] not in response.content.decode()
+    shown = client.get(response["Location"]).content.decode()
     assert CANARIES[3] in shown and CANARIES[4] not in shown
     event = AuditEvent.objects.get(action="field_revealed")
     assert event.details == {"field": "applicant.sexual_orientation"}

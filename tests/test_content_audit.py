@@ -30,6 +30,7 @@ GET_WRITES = {
     "case_assign": None,
     "case_reveal": None,
     "case_note": None,
+    "case_narrative_append": None,
     "document_upload": None,
     "route_attempt_add": None,
     "consent_add": None,

@@ -84,7 +84,7 @@ def test_a_bad_date_re_renders_with_the_input(client, document):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'value="kept"' in html and "Enter a valid date." in html
+    assert 'value="kept"' in html and "Give the date as year-month-day, e.g. 2027-03-31." in html
     assert Document.objects.get(pk=document.pk).title == CANARIES[3]
 
 

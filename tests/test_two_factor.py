@@ -271,7 +271,7 @@ def test_unknown_user_and_wrong_password_look_the_same(client, alice):
 
 def _error_text(response) -> str:
     html = response.content.decode()
-    start = html.index('class="form-errors"')
+    start = html.index('class="error-summary"')
     return html[start : html.index("</div>", start)]
 
 

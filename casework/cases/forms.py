@@ -23,6 +23,61 @@ from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
 
 SENSITIVE = {"autocomplete": "off", "spellcheck": "false"}  # R52: nothing kept by the browser
+DATE_ERRORS = {"invalid": _("Give the date as year-month-day, e.g. 2027-03-31.")}
+CHOICE_ERRORS = {"invalid_choice": _("Choose one of the options in the list.")}
+
+
+def _date(label: Any, *, required: bool = False, sensitive: bool = False) -> forms.DateField:
+    attrs = {**SENSITIVE, "type": "date"} if sensitive else {"type": "date"}
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput(attrs=attrs),
+        error_messages=DATE_ERRORS,
+    )
+
+
+class SectionForm(forms.Form):
+    """A form of the case page. Its element ids start with its section's name, so the page's
+    forms never share an id (a label would point at another form's field)."""
+
+    section = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.section}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class DateWarnings(forms.Form):
+    """Dates that are possible but unlikely (a passport expiry in the past) are not refused:
+    the form comes back with each named, and saves once "the dates are right" is ticked."""
+
+    confirm_dates = forms.BooleanField(
+        label=_("These dates are right: save anyway"), required=False, widget=forms.HiddenInput
+    )
+
+    def date_warnings(self, cleaned: dict[str, Any]) -> list[tuple[str, Any]]:
+        return []
+
+    def check_dates(self, cleaned: dict[str, Any]) -> None:
+        self.warnings = self.date_warnings(cleaned)
+        if not self.warnings or cleaned.get("confirm_dates"):
+            return
+        # The tick box appears, last in the form, only when there is something to confirm.
+        self.fields["confirm_dates"] = self.fields.pop("confirm_dates")
+        self.fields["confirm_dates"].widget = forms.CheckboxInput()
+        for name, message in self.warnings:
+            self.add_error(name, message)
+
+    @property
+    def only_warnings(self) -> bool:
+        problems = sum(len(errors) for errors in self.errors.values())
+        return bool(getattr(self, "warnings", None)) and problems == len(self.warnings)
+
+
+def _in_the_past(cleaned: dict[str, Any], name: str, message: Any) -> list[tuple[str, Any]]:
+    value = cleaned.get(name)
+    return [(name, message)] if value and value < timezone.localdate() else []
 
 
 def _sensitive_text(label: Any, max_length: int = 200) -> forms.CharField:
@@ -56,6 +111,9 @@ def _destination() -> forms.RegexField:
         regex=r"^[A-Z]{2}$",
         required=False,
         max_length=2,
+        error_messages={
+            "invalid": _("Give the destination as a two-letter ISO code in capitals, e.g. DE.")
+        },
     )
 
 
@@ -66,11 +124,7 @@ class ApplicantFields(forms.Form):
     legal_name_cyrillic = _sensitive_text(_("Legal name (Cyrillic)"))
     preferred_name = _sensitive_text(_("Preferred name"))
     pronouns = _sensitive_text(_("Pronouns"), 50)
-    date_of_birth = forms.DateField(
-        label=_("Date of birth"),
-        required=False,
-        widget=forms.DateInput(attrs={**SENSITIVE, "type": "date"}),
-    )
+    date_of_birth = _date(_("Date of birth"), sensitive=True)
     international_passport_no = _sensitive_text(_("International passport number"), 40)
     internal_passport_no = _sensitive_text(_("Internal passport number"), 40)
     email = _sensitive_text(_("E-mail"), 200)
@@ -102,36 +156,101 @@ class ApplicantFields(forms.Form):
             self.add_error("date_of_birth", _("A date of birth cannot be in the future."))
 
 
-class IntakeForm(ApplicantFields):
-    """Explicit fields only (no ModelForm): nothing else can be mass-assigned (R26)."""
-
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
-    destination_state = _destination()
-    narrative = forms.CharField(
-        label=_("What happened (narrative)"),
-        required=False,
-        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 6}),
+def _encrypted_text(label: Any, rows: int = 3) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, widget=forms.Textarea(attrs={**SENSITIVE, "rows": rows})
     )
+
+
+class IntakeForm(DateWarnings, ApplicantFields):
+    """What a caseworker has at first contact. Explicit fields only (no ModelForm): nothing
+    else can be mass-assigned (R26)."""
+
+    passport_expiry = _date(_("Passport expiry"))
+    safe_contact_instructions = _encrypted_text(
+        _("Safe-contact instructions (kept encrypted)"), rows=2
+    )
+    # A neutral start: the coordinator sets Emergency or Urgent from what the person says.
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Priority.choices, initial=Priority.NORMAL
+    )
+    destination_state = _destination()
+    narrative = _encrypted_text(_("What happened (narrative)"), rows=6)
+    risk_notes = _encrypted_text(_("Risk-relevant facts (kept encrypted)"))
+    # Masked on the case page like everywhere else: shown only on request, audited.
+    gender_identity = _encrypted_text(_("Gender identity"), rows=1)
+    sexual_orientation = _encrypted_text(_("Sexual orientation"), rows=1)
+    health_notes = _encrypted_text(_("Health notes"), rows=2)
+    safety_plan = _encrypted_text(_("Safety plan"), rows=2)
     open_anyway = forms.BooleanField(
         label=_("Open the case anyway (I have checked with my coordinator)"), required=False
     )
 
+    PERSON = ("legal_name_latin", "legal_name_cyrillic", "preferred_name", "pronouns")
+    PAPERS = (
+        "date_of_birth",
+        "international_passport_no",
+        "passport_expiry",
+        "internal_passport_no",
+    )
+    CONTACT = (
+        "email",
+        "phone",
+        "safe_contact_instructions",
+        "current_country",
+        "current_city",
+        "languages",
+    )
+    CASE = ("priority", "destination_state", "narrative", "risk_notes")
+    MASKED_APPLICANT = ("gender_identity", "sexual_orientation", "health_notes")
+    MASKED = (*MASKED_APPLICANT, "safety_plan")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         self.check_identity(cleaned)
+        self.check_dates(cleaned)
         return cleaned
 
+    def date_warnings(self, cleaned: dict[str, Any]) -> list[tuple[str, Any]]:
+        return _in_the_past(
+            cleaned, "passport_expiry", _("This passport has expired already. Is the date right?")
+        )
+
+    def groups(self) -> list[tuple[Any, list[Any]]]:
+        """The fields in the order a first conversation goes, for the intake page."""
+        named = [
+            (_("The person"), self.PERSON),
+            (_("Papers"), self.PAPERS),
+            (_("Contact and whereabouts"), self.CONTACT),
+            (_("The case"), self.CASE),
+        ]
+        return [(title, [self[name] for name in names]) for title, names in named]
+
+    def masked_fields(self) -> list[Any]:
+        return [self[name] for name in self.MASKED]
+
     def applicant_fields(self) -> dict[str, Any]:
-        values = {name: self.cleaned_data.get(name) or None for name in self.IDENTITY_FIELDS}
+        names = (
+            *self.IDENTITY_FIELDS,
+            *self.MASKED_APPLICANT,
+            "safe_contact_instructions",
+            "risk_notes",
+        )
+        values = {name: self.cleaned_data.get(name) or None for name in names}
         if values["date_of_birth"]:
             values["birth_year"] = values["date_of_birth"].year
+        values["passport_expiry"] = self.cleaned_data.get("passport_expiry")
         values["current_country"] = self.cleaned_data.get("current_country") or ""
         values["languages"] = list(self.cleaned_data.get("languages") or [])
         return values
 
 
-class TransitionForm(forms.Form):
-    target = forms.ChoiceField(label=_("Move to"), choices=Status.choices)
+class TransitionForm(SectionForm):
+    section = "status"
+
+    target = forms.ChoiceField(
+        label=_("Move to"), choices=Status.choices, error_messages=CHOICE_ERRORS
+    )
     closure_reason = forms.ChoiceField(
         label=_("Closure reason"), choices=[("", "—"), *ClosureReason.choices], required=False
     )
@@ -143,7 +262,9 @@ class TransitionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
-class AssignForm(forms.Form):
+class AssignForm(SectionForm):
+    section = "assignment"
+
     caseworkers = forms.MultipleChoiceField(
         label=_("Caseworkers"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -168,7 +289,7 @@ class SearchForm(forms.Form):
     )
 
 
-class CaseEditForm(ApplicantFields):
+class CaseEditForm(DateWarnings, ApplicantFields):
     """The editable parts of a case and its applicant; explicit fields only (R26).
 
     The highly sensitive fields stay masked here as on the case page: they start empty, a
@@ -196,12 +317,8 @@ class CaseEditForm(ApplicantFields):
     lost_contact = forms.BooleanField(label=_("Lost contact"), required=False)
     emergency_protection = forms.BooleanField(label=_("Emergency protection"), required=False)
     family_case = forms.BooleanField(label=_("Family case"), required=False)
-    passport_expiry = forms.DateField(
-        label=_("Passport expiry"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    legal_stay_until = forms.DateField(
-        label=_("Legal stay until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    passport_expiry = _date(_("Passport expiry"))
+    legal_stay_until = _date(_("Legal stay until"))
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     CASE_FIELDS = (
@@ -249,7 +366,15 @@ class CaseEditForm(ApplicantFields):
         for name in self.MASKED:
             if cleaned.get(f"clear_{name}") and (cleaned.get(name) or "").strip():
                 self.add_error(name, _("Either replace or clear, not both."))
+        self.check_dates(cleaned)
         return cleaned
+
+    def date_warnings(self, cleaned: dict[str, Any]) -> list[tuple[str, Any]]:
+        expired = _("This passport has expired already. Is the date right?")
+        ended = _("This date is in the past: the legal stay has ended. Is the date right?")
+        return _in_the_past(cleaned, "passport_expiry", expired) + _in_the_past(
+            cleaned, "legal_stay_until", ended
+        )
 
     def masked_changes(self, owner: str) -> dict[str, Any]:
         """The masked fields of ``owner`` to write: replaced or cleared ones only."""
@@ -264,12 +389,27 @@ class CaseEditForm(ApplicantFields):
         return changes
 
 
-class NoteForm(forms.Form):
+class NoteForm(SectionForm):
+    section = "notes"
+
     text = forms.CharField(
         label=_("New note (kept encrypted)"),
         max_length=20_000,
         widget=forms.Textarea(attrs={**SENSITIVE, "rows": 3}),
     )
+
+
+class NarrativeAppendForm(SectionForm):
+    """One more entry at the end of the narrative and incident timeline."""
+
+    section = "narrative"
+
+    text = forms.CharField(
+        label=_("New entry (kept encrypted)"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": 4}),
+    )
+    happened_on = _date(_("When it happened (optional)"))
 
 
 class DocumentDetailsForm(forms.Form):
@@ -287,12 +427,12 @@ class DocumentDetailsForm(forms.Form):
         initial=Document.Translation.NOT_NEEDED,
         required=False,
     )
-    expires_at = forms.DateField(
-        label=_("Expires"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    expires_at = _date(_("Expires"))
 
 
-class UploadForm(DocumentDetailsForm):
+class UploadForm(SectionForm, DocumentDetailsForm):
+    section = "documents"
+
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
     doc_type = forms.ChoiceField(label=_("Type"), choices=DocumentType.choices)
 
@@ -338,12 +478,19 @@ class DocumentVerifyForm(forms.Form):
         return cleaned
 
 
-class RouteAttemptForm(forms.Form):
+class RouteAttemptForm(SectionForm):
+    section = "routes"
+
     route = forms.ModelChoiceField(
-        label=_("Route"), queryset=Route.objects.exclude(status=Route.Status.SUSPENDED)
+        label=_("Route"),
+        queryset=Route.objects.exclude(status=Route.Status.SUSPENDED),
+        error_messages={"invalid_choice": _("Choose a route from the list.")},
     )
     mission = forms.ModelChoiceField(
-        label=_("Mission"), queryset=Mission.objects.all(), required=False
+        label=_("Mission"),
+        queryset=Mission.objects.all(),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a mission from the list.")},
     )
 
     def clean(self) -> dict[str, Any]:
@@ -354,7 +501,9 @@ class RouteAttemptForm(forms.Form):
         return cleaned
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(SectionForm):
+    section = "consent"
+
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Consent.Purpose.choices)
     route = forms.ModelChoiceField(
         label=_("Authority (route) for a disclosure"), queryset=Route.objects.all(), required=False
@@ -385,18 +534,22 @@ class ConsentForm(forms.Form):
         return cleaned
 
 
-class DeadlineForm(forms.Form):
+class DeadlineForm(SectionForm, DateWarnings):
+    section = "deadlines"
+
     kind = forms.ChoiceField(label=_("Kind"), choices=Deadline.Kind.choices)
-    due_on = forms.DateField(label=_("Due"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = _date(_("Due"), required=True)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.check_dates(cleaned)
+        return cleaned
+
+    def date_warnings(self, cleaned: dict[str, Any]) -> list[tuple[str, Any]]:
+        return _in_the_past(cleaned, "due_on", _("This date has passed already. Is it right?"))
 
 
-def _date(label: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-
-class AttemptEditForm(forms.Form):
+class AttemptEditForm(DateWarnings):
     """Dates, decision and references of one route attempt; references are kept encrypted."""
 
     submitted_at = _date(_("Submitted"))
@@ -421,7 +574,24 @@ class AttemptEditForm(forms.Form):
             self.add_error("valid_until", _("A visa cannot end before it starts."))
         if cleaned.get("decision") == "issued" and not (start and end):
             self.add_error("valid_until", _("An issued visa needs its validity dates."))
+        self.check_dates(cleaned)
         return cleaned
+
+    def date_warnings(self, cleaned: dict[str, Any]) -> list[tuple[str, Any]]:
+        """Each date against the one that comes before it in the procedure."""
+        order = [n for n in ("submitted_at", "lodged_at", "decision_at") if cleaned.get(n)]
+        labels = {n: self.fields[n].label for n in order}
+        return [
+            (
+                later,
+                format_lazy(
+                    _("This is before the date “{earlier}”. Is it right?"),
+                    earlier=labels[earlier],
+                ),
+            )
+            for earlier, later in zip(order, order[1:], strict=False)
+            if cleaned[later] < cleaned[earlier]
+        ]
 
 
 # --- reference data (coordinators) -------------------------------------------------------

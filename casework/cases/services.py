@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 import uuid
@@ -90,6 +91,7 @@ def case_create(
     priority: str = Priority.NORMAL,
     destination_state: str = "",
     narrative: str | None = None,
+    safety_plan: str | None = None,
     request: Any = None,
 ) -> Case:
     """Intake: the applicant (with a data key of their own) and their case, in one go.
@@ -105,10 +107,12 @@ def case_create(
         priority=priority,
         destination_state=destination_state,
         narrative=narrative,
+        safety_plan=safety_plan,
     )
     if actor.has_role(Role.COORDINATOR):
         case.coordinator = actor
     case.save()
+    deadlines_refresh(case)  # e.g. the passport expiry given at intake
     if actor.has_role(Role.CASEWORKER):
         _grant(actor, case)
     record(Action.CASE_CREATED, actor=actor, target=case, case_id=case.pk, request=request)
@@ -218,6 +222,36 @@ def case_update(
         case_id=locked.pk,
         request=request,
         fields=changed,
+    )
+
+
+@transaction.atomic
+def narrative_append(
+    *,
+    actor: Any,
+    case: Case,
+    text: str,
+    happened_on: datetime.date | None = None,
+    request: Any = None,
+) -> None:
+    """Add an entry to the end of the narrative and incident timeline, dated and signed,
+    without retyping (or seeing) what is there. It counts as an edit of the case: a form
+    loaded before it reports a conflict instead of overwriting the new entry."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    heading = f"— {timezone.localdate().isoformat()} · {actor.username} —"
+    event = f"{happened_on.isoformat()}: " if happened_on else ""
+    entry = f"{heading}\n{event}{text.strip()}"
+    locked.narrative = f"{locked.narrative.rstrip()}\n\n{entry}" if locked.narrative else entry
+    locked.version += 1
+    locked.save()
+    record(
+        Action.CASE_UPDATED,
+        actor=actor,
+        target=locked,
+        case_id=locked.pk,
+        request=request,
+        fields=["narrative"],
+        appended=True,
     )
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:case_id>/assign/", views.case_assign, name="case_assign"),
     path("<uuid:case_id>/reveal/", views.case_reveal, name="case_reveal"),
     path("<uuid:case_id>/notes/", views.case_note, name="case_note"),
+    path("<uuid:case_id>/narrative/", views.case_narrative_append, name="case_narrative_append"),
     path("<uuid:case_id>/documents/", views.document_upload, name="document_upload"),
     path("<uuid:case_id>/routes/", views.route_attempt_add, name="route_attempt_add"),
     path("<uuid:case_id>/routes/<uuid:attempt_id>/", views.attempt_edit, name="attempt_edit"),

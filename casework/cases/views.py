@@ -14,9 +14,13 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseNotAllowed,
+    HttpResponseRedirect,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -37,6 +41,7 @@ from casework.cases.forms import (
     DocumentDetailsForm,
     DocumentVerifyForm,
     IntakeForm,
+    NarrativeAppendForm,
     NoteForm,
     RouteAttemptForm,
     SearchForm,
@@ -103,14 +108,58 @@ def case_child_route(
     return decorator
 
 
+# The case page's sections, in page order: its menu links to each; after an action the person
+# comes back to the section they acted in (Post/Redirect/Get with the section as the anchor),
+# with the confirmation beside it.
+SECTIONS = {
+    "applicant": gettext_lazy("Applicant"),
+    "sensitive": gettext_lazy("Sensitive details"),
+    "status": gettext_lazy("Status"),
+    "assignment": gettext_lazy("Assignment"),
+    "deadlines": gettext_lazy("Deadlines"),
+    "routes": gettext_lazy("Route attempts"),
+    "consent": gettext_lazy("Consent"),
+    "letters": gettext_lazy("Letters"),
+    "documents": gettext_lazy("Documents"),
+    "notes": gettext_lazy("Notes"),
+    "history": gettext_lazy("History"),
+}
+
+
+def back_to(request: HttpRequest, case: Case, section: str, done: Any = None) -> HttpResponse:
+    """Redirect to ``section`` of the case page, saying ``done`` there."""
+    if done is not None:
+        messages.success(request, done, extra_tags=section)
+    return HttpResponseRedirect(f"{reverse('case_detail', args=[case.pk])}#{section}")
+
+
 @case_roles
 @case_route("GET")
 @sensitive_variables()
 def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
-    user: Any = request.user
     preload([case.applicant_id])
     record_view(request, case)
-    return render(request, "cases/detail.html", detail_context(user, case))
+    return render_detail(request, case, revealed=_take_revealed(request, case))
+
+
+def render_detail(
+    request: HttpRequest, case: Case, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The case page; ``extra`` carries a form that came back with errors, or the field just
+    revealed. The form's action names its section, so the browser shows it with its errors."""
+    context = detail_context(request.user, case, **extra) | _section_messages(request)
+    return render(request, "cases/detail.html", context, status=status)
+
+
+def _section_messages(request: HttpRequest) -> dict[str, Any]:
+    by_section: dict[str, list[Any]] = {}
+    top = []
+    for message in messages.get_messages(request):
+        if message.extra_tags in SECTIONS:
+            by_section.setdefault(message.extra_tags, []).append(message)
+        else:
+            top.append(message)
+    return {"section_messages": by_section, "top_messages": top}
 
 
 def record_view(request: HttpRequest, case: Case, target: Any = None, **details: Any) -> None:
@@ -125,50 +174,62 @@ def record_view(request: HttpRequest, case: Case, target: Any = None, **details:
 
 def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     targets = allowed_targets(Status(case.status))
-    caseworkers = User.objects.filter(
-        organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
-    ).order_by("username")
-    assign = AssignForm(
-        choices=[(str(u.pk), u.username) for u in caseworkers],
-        initial={"caseworkers": [str(u.pk) for u in case.caseworkers.all()]},
-    )
+    manage = can_manage(user)
+    assignees = list(case.caseworkers.order_by("username"))
     transition = extra.pop("transition", None) or TransitionForm(initial={"version": case.version})
     target_field: Any = transition.fields["target"]
     target_field.choices = [(t.value, t.label) for t in targets]
     revealed = extra.pop("revealed", None)
-    note_form = extra.pop("note", None) or NoteForm()
-    upload_form = extra.pop("upload", None) or UploadForm()
-    route_form = extra.pop("route_form", None) or RouteAttemptForm()
-    consent_form = extra.pop("consent_form", None) or ConsentForm()
-    deadline_form = extra.pop("deadline_form", None) or DeadlineForm()
-    letter_form = extra.pop("letter_form", None) or LetterRequestForm(case=case)
     sensitive = [
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
     ]
+    deadlines = list(case.deadlines.all())
+    today = timezone.localdate()
+    open_deadlines = [d for d in deadlines if not d.done]
     return {
         "case": case,
         "applicant": case.applicant,
+        "assignees": assignees,
+        "flags": [label for name, label in list_views.FLAGS.items() if getattr(case, name)],
+        "next_deadline": open_deadlines[0] if open_deadlines else None,
+        "overdue_count": sum(1 for d in open_deadlines if d.due_on < today),
+        "today": today,
+        "sections": [(k, v) for k, v in SECTIONS.items() if manage or k != "assignment"],
         "sensitive": sensitive,
         "notes": case.notes.select_related("author"),
-        "note_form": note_form,
-        "upload_form": upload_form,
-        "route_form": route_form,
-        "consent_form": consent_form,
-        "deadline_form": deadline_form,
-        "letter_form": letter_form,
+        "note_form": extra.pop("note", None) or NoteForm(),
+        "narrative_form": extra.pop("narrative_form", None) or NarrativeAppendForm(),
+        "upload_form": extra.pop("upload", None) or UploadForm(),
+        "route_form": extra.pop("route_form", None) or RouteAttemptForm(),
+        "consent_form": extra.pop("consent_form", None) or ConsentForm(),
+        "deadline_form": extra.pop("deadline_form", None) or DeadlineForm(),
+        "letter_form": extra.pop("letter_form", None) or LetterRequestForm(case=case),
         "letters": case.letters.select_related("attempt__route"),
-        "deadlines": case.deadlines.all(),
+        "deadlines": deadlines,
         "attempts": case.visa_applications.select_related("route", "mission"),
         "missing_documents": _missing_documents(case),
         "consents": case.applicant.consents.select_related("route"),
         "documents": case.documents.all(),
         "history": case.history.select_related("by"),
         "transition": transition,
-        "assign": assign if can_manage(user) else None,
+        "assign": extra.pop("assign", None) or (_assign_form(case, assignees) if manage else None),
         "status_label": Status(case.status).label,
         **extra,
     }
+
+
+def _caseworkers(case: Case) -> Any:
+    return User.objects.filter(
+        organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
+    ).order_by("username")
+
+
+def _assign_form(case: Case, assignees: list[Any]) -> AssignForm:
+    return AssignForm(
+        choices=[(str(u.pk), u.username) for u in _caseworkers(case)],
+        initial={"caseworkers": [str(u.pk) for u in assignees]},
+    )
 
 
 def _missing_documents(case: Case) -> list[str] | None:
@@ -207,6 +268,7 @@ def case_create(request: HttpRequest) -> HttpResponse:
             priority=form.cleaned_data["priority"],
             destination_state=form.cleaned_data["destination_state"],
             narrative=form.cleaned_data["narrative"] or None,
+            safety_plan=form.cleaned_data["safety_plan"] or None,
             request=request,
         )
         messages.success(request, _("Case %(code)s was opened.") % {"code": case.code})
@@ -242,15 +304,13 @@ def case_assign(request: HttpRequest, case: Case) -> HttpResponse:
     user: Any = request.user
     if not can_manage(user):
         return render(request, "404.html", status=404)
-    choices = User.objects.filter(
-        organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
-    )
+    choices = _caseworkers(case)
     form = AssignForm(request.POST, choices=[(str(u.pk), u.username) for u in choices])
-    if form.is_valid():
-        chosen = list(choices.filter(pk__in=form.cleaned_data["caseworkers"]))
-        services.case_assign(actor=user, case=case, caseworkers=chosen, request=request)
-        messages.success(request, _("The assignment was saved."))
-    return redirect("case_detail", case_id=case.pk)
+    if not form.is_valid():
+        return render_detail(request, case, status=400, assign=form)
+    chosen = list(choices.filter(pk__in=form.cleaned_data["caseworkers"]))
+    services.case_assign(actor=user, case=case, caseworkers=chosen, request=request)
+    return back_to(request, case, "assignment", _("The assignment was saved."))
 
 
 @sensitive_post_parameters()
@@ -277,10 +337,8 @@ def case_transition(request: HttpRequest, case: Case) -> HttpResponse:
             except TransitionRefused as refused:
                 form.add_error(None, str(refused.message))
             else:
-                messages.success(request, _("The status was changed."))
-                return redirect("case_detail", case_id=case.pk)
-    context = detail_context(user, case, transition=form)
-    return render(request, "cases/detail.html", context, status=400)
+                return back_to(request, case, "status", _("The status was changed."))
+    return render_detail(request, case, status=400, transition=form)
 
 
 # Highly sensitive fields stay masked until asked for; each reveal is audited.
@@ -304,7 +362,39 @@ def case_reveal(request: HttpRequest, case: Case) -> HttpResponse:
         request=request,
         field=f"{owner}.{field}",
     )
-    return render(request, "cases/detail.html", detail_context(user, case, revealed=field))
+    # Shown by the page this redirects to, once: a reload (or "Hide") shows it masked again,
+    # and no address re-submits the reveal. The session holds the field's name, not its value.
+    request.session[REVEALED_KEY] = {"case": str(case.pk), "field": field}
+    return back_to(request, case, "sensitive")
+
+
+REVEALED_KEY = "revealed_field"
+
+
+def _take_revealed(request: HttpRequest, case: Case) -> str | None:
+    revealed = request.session.pop(REVEALED_KEY, None)
+    if not isinstance(revealed, dict) or revealed.get("case") != str(case.pk):
+        return None
+    field = revealed.get("field")
+    return field if field in REVEALABLE else None
+
+
+@sensitive_post_parameters()
+@sensitive_variables()
+@case_roles
+@case_route("POST")
+def case_narrative_append(request: HttpRequest, case: Case) -> HttpResponse:
+    form = NarrativeAppendForm(request.POST)
+    if not form.is_valid():
+        return render_detail(request, case, status=400, narrative_form=form)
+    services.narrative_append(
+        actor=request.user,
+        case=case,
+        text=form.cleaned_data["text"],
+        happened_on=form.cleaned_data["happened_on"],
+        request=request,
+    )
+    return back_to(request, case, "sensitive", _("The entry was added to the narrative."))
 
 
 @sensitive_post_parameters()
@@ -344,8 +434,7 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
                     ),
                 )
                 return render(request, "cases/edit.html", {"case": case, "form": form}, status=409)
-            messages.success(request, _("The case was saved."))
-            return redirect("case_detail", case_id=case.pk)
+            return back_to(request, case, "applicant", _("The case was saved."))
     else:
         initial = {n: getattr(case, n) for n in CaseEditForm.CASE_FIELDS}
         names = (*CaseEditForm.APPLICANT_FIELDS, *CaseEditForm.PLAIN_APPLICANT_FIELDS)
@@ -372,11 +461,8 @@ def case_note(request: HttpRequest, case: Case) -> HttpResponse:
         services.note_add(
             actor=request.user, case=case, text=form.cleaned_data["text"], request=request
         )
-        messages.success(request, _("The note was added."))
-        return redirect("case_detail", case_id=case.pk)
-    return render(
-        request, "cases/detail.html", detail_context(request.user, case, note=form), status=400
-    )
+        return back_to(request, case, "notes", _("The note was added."))
+    return render_detail(request, case, status=400, note=form)
 
 
 @case_roles
@@ -395,10 +481,8 @@ def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
             details=_document_details(form.cleaned_data),
             request=request,
         )
-        messages.success(request, _("The document was encrypted and stored."))
-        return redirect("case_detail", case_id=case.pk)
-    context = detail_context(request.user, case, upload=form)
-    return render(request, "cases/detail.html", context, status=400)
+        return back_to(request, case, "documents", _("The document was encrypted and stored."))
+    return render_detail(request, case, status=400, upload=form)
 
 
 def _document_details(data: dict[str, Any]) -> dict[str, Any]:
@@ -424,8 +508,7 @@ def document_edit(request: HttpRequest, case: Case, document: Any) -> HttpRespon
             services.document_update(
                 actor=request.user, case=case, document=document, values=values, request=request
             )
-            messages.success(request, _("The document's details were saved."))
-            return redirect("case_detail", case_id=case.pk)
+            return back_to(request, case, "documents", _("The document's details were saved."))
         status = 400
     else:
         names = list(DocumentDetailsForm.base_fields)
@@ -462,8 +545,7 @@ def document_verify(request: HttpRequest, case: Case, document: Any) -> HttpResp
                 _("You uploaded this document, so someone else must verify it (two-person rule)."),
             )
         else:
-            messages.success(request, _("The verification was recorded."))
-            return redirect("case_detail", case_id=case.pk)
+            return back_to(request, case, "documents", _("The verification was recorded."))
     details = DocumentDetailsForm(
         initial={n: getattr(document, n) for n in DocumentDetailsForm.base_fields}
     )
@@ -499,10 +581,8 @@ def route_attempt_add(request: HttpRequest, case: Case) -> HttpResponse:
             mission=form.cleaned_data["mission"],
             request=request,
         )
-        messages.success(request, _("The route attempt was added."))
-        return redirect("case_detail", case_id=case.pk)
-    context = detail_context(request.user, case, route_form=form)
-    return render(request, "cases/detail.html", context, status=400)
+        return back_to(request, case, "routes", _("The route attempt was added."))
+    return render_detail(request, case, status=400, route_form=form)
 
 
 @case_roles
@@ -511,18 +591,15 @@ def consent_add(request: HttpRequest, case: Case) -> HttpResponse:
     form = ConsentForm(request.POST)
     if form.is_valid():
         services.consent_record(actor=request.user, case=case, request=request, **form.cleaned_data)
-        messages.success(request, _("The consent was recorded."))
-        return redirect("case_detail", case_id=case.pk)
-    context = detail_context(request.user, case, consent_form=form)
-    return render(request, "cases/detail.html", context, status=400)
+        return back_to(request, case, "consent", _("The consent was recorded."))
+    return render_detail(request, case, status=400, consent_form=form)
 
 
 @case_roles
 @case_child_route(lambda case: case.applicant.consents, "POST")
 def consent_withdraw(request: HttpRequest, case: Case, consent: Any) -> HttpResponse:
     services.consent_withdraw(actor=request.user, case=case, consent=consent, request=request)
-    messages.success(request, _("The consent was marked as withdrawn."))
-    return redirect("case_detail", case_id=case.pk)
+    return back_to(request, case, "consent", _("The consent was marked as withdrawn."))
 
 
 @case_roles
@@ -530,18 +607,17 @@ def consent_withdraw(request: HttpRequest, case: Case, consent: Any) -> HttpResp
 def deadline_add(request: HttpRequest, case: Case) -> HttpResponse:
     form = DeadlineForm(request.POST)
     if form.is_valid():
-        services.deadline_add(actor=request.user, case=case, request=request, **form.cleaned_data)
-        messages.success(request, _("The deadline was added."))
-        return redirect("case_detail", case_id=case.pk)
-    context = detail_context(request.user, case, deadline_form=form)
-    return render(request, "cases/detail.html", context, status=400)
+        data = {k: v for k, v in form.cleaned_data.items() if k != "confirm_dates"}
+        services.deadline_add(actor=request.user, case=case, request=request, **data)
+        return back_to(request, case, "deadlines", _("The deadline was added."))
+    return render_detail(request, case, status=400, deadline_form=form)
 
 
 @case_roles
 @case_child_route(lambda case: case.deadlines, "POST")
 def deadline_done(request: HttpRequest, case: Case, deadline: Any) -> HttpResponse:
     services.deadline_done(actor=request.user, case=case, deadline=deadline, request=request)
-    return redirect("case_detail", case_id=case.pk)
+    return back_to(request, case, "deadlines", _("The deadline was marked done."))
 
 
 @sensitive_post_parameters()
@@ -549,7 +625,7 @@ def deadline_done(request: HttpRequest, case: Case, deadline: Any) -> HttpRespon
 @case_roles
 @case_child_route(lambda case: case.visa_applications.select_related("route"), "GET", "POST")
 def attempt_edit(request: HttpRequest, case: Case, attempt: Any) -> HttpResponse:
-    names = list(AttemptEditForm.base_fields)
+    names = [n for n in AttemptEditForm.base_fields if n != "confirm_dates"]
     if request.method == "POST":
         form = AttemptEditForm(request.POST)
         if form.is_valid():
@@ -559,8 +635,7 @@ def attempt_edit(request: HttpRequest, case: Case, attempt: Any) -> HttpResponse
             services.attempt_update(
                 actor=request.user, case=case, attempt=attempt, values=values, request=request
             )
-            messages.success(request, _("The route attempt was saved."))
-            return redirect("case_detail", case_id=case.pk)
+            return back_to(request, case, "routes", _("The route attempt was saved."))
         status = 400
     else:
         form = AttemptEditForm(initial={n: getattr(attempt, n) for n in names})

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casework.cases.labels import attempt_label
 from casework.cases.models import Document, Mission, VisaApplication
 from casework.letters.models import LETTER_LANGUAGES, Letter
 
@@ -102,9 +103,11 @@ class LetterRequestForm(LetterFieldsForm):
     field_order = ["attempt", "kind", "language"]
 
     def __init__(self, *args: Any, case: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "letters_%s")
         super().__init__(*args, case=case, **kwargs)
-        attempts = case.visa_applications.select_related("route")
+        attempts = case.visa_applications.select_related("route", "mission")
         self.fields["attempt"].queryset = attempts  # type: ignore[attr-defined]
+        self.fields["attempt"].label_from_instance = attempt_label  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -31,8 +31,8 @@ from casework.cases.views import (
     case_child_route,
     case_roles,
     case_route,
-    detail_context,
     record_view,
+    render_detail,
 )
 from casework.letters import codes, services
 from casework.letters.forms import (
@@ -58,8 +58,7 @@ def _letters(case: Case) -> Any:
 def letter_request(request: HttpRequest, case: Case) -> HttpResponse:
     form = LetterRequestForm(request.POST, case=case)
     if not form.is_valid():
-        context = detail_context(request.user, case, letter_form=form)
-        return render(request, "cases/detail.html", context, status=400)
+        return render_detail(request, case, status=400, letter_form=form)
     letter = services.letter_request(
         actor=request.user,
         case=case,

@@ -1,0 +1,40 @@
+"""Words for what the database keeps as codes: statuses, languages, route attempts.
+
+People read these; codes (``letter_review``, ``ru``) are for the database and the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casework.cases.models import DOCUMENT_LANGUAGES, VisaApplication
+from casework.cases.workflow import Status
+
+LANGUAGE_NAMES = dict(DOCUMENT_LANGUAGES)
+
+
+def status_label(code: str) -> str:
+    """The status's name in the current language; an unknown code is shown as it is."""
+    try:
+        return str(Status(code).label)
+    except ValueError:
+        return code
+
+
+def language_name(code: str) -> str:
+    """A language by its own name (русский, English): how speakers recognise it."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def language_names(codes: list[str]) -> str:
+    return ", ".join(language_name(code) for code in codes)
+
+
+def attempt_label(attempt: VisaApplication) -> str:
+    """E.g. "DE · §22 AufenthG · Embassy of Germany in Yerevan · pending": the route, the
+    mission and the decision so far (select the route and mission with the attempt)."""
+    parts: list[Any] = [attempt.route]
+    if attempt.mission_id is not None:
+        parts.append(attempt.mission)
+    parts.append(attempt.get_decision_display())
+    return " · ".join(str(part) for part in parts)
