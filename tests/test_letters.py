@@ -41,7 +41,7 @@ from casework.letters import codes, services
 from casework.letters.models import Letter, LetterSequence
 from casework.letters.rendering import RenderFailed, renderer
 from casework.letters.signing import certificate_of
-from tests.conftest import login_verified, make_user
+from tests.conftest import login_verified, make_totp, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -377,6 +377,51 @@ def test_issuing_needs_a_fresh_second_factor(coordinator, world):
     assert response.headers["Location"].startswith(reverse("reauth"))
     letter.refresh_from_db()
     assert letter.status == "draft"
+
+
+def test_after_the_step_up_the_coordinator_is_back_on_the_letter(coordinator, world):
+    """Issuing with a stale second factor: the code is asked for, then the coordinator lands
+    on the letter's page (not the dashboard), told to press the button again."""
+    _case, _attempt, letter = world
+    letter_url = reverse("letter_detail", args=[letter.case_id, letter.pk])
+    device, totp = make_totp(coordinator)
+    start = timezone.now()
+    carol = Client()
+    with time_machine.travel(start, tick=False):
+        login_verified(carol, coordinator)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        asked = carol.post(
+            reverse("letter_issue", args=[letter.case_id, letter.pk]),
+            HTTP_REFERER=f"http://testserver{letter_url}",
+        )
+        reauth_url = asked.headers["Location"]
+        assert reauth_url.startswith(reverse("reauth"))
+        page = carol.get(reauth_url).content.decode()
+        assert f'name="next" value="{letter_url}"' in page
+        back = carol.post(reverse("reauth"), {"code": totp.now(), "next": letter_url})
+        assert back.headers["Location"] == letter_url
+        landed = carol.get(letter_url).content.decode()
+        assert "press the button again to finish" in landed
+        assert (
+            carol.post(reverse("letter_issue", args=[letter.case_id, letter.pk])).status_code == 302
+        )
+    letter.refresh_from_db()
+    assert letter.status == "issued"
+
+
+def test_a_referer_of_another_site_never_becomes_the_way_back(coordinator, world):
+    _case, _attempt, letter = world
+    start = timezone.now()
+    carol = Client()
+    with time_machine.travel(start, tick=False):
+        login_verified(carol, coordinator)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        asked = carol.post(
+            reverse("letter_issue", args=[letter.case_id, letter.pk]),
+            HTTP_REFERER="https://evil.example/cases/",
+        )
+    # Not even the path of another site's address: back to the dashboard.
+    assert asked.headers["Location"] == reverse("reauth") + "?next=%2F"
 
 
 @pytest.mark.parametrize(

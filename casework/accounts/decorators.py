@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,7 +26,12 @@ def step_up_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         verified_at = request.session.get("otp_verified_at", 0)
         if time.time() - verified_at > settings.CASEWORK_STEP_UP_SECONDS:
-            back = request.get_full_path() if request.method == "GET" else _referer_path(request)
+            if request.method == "GET":
+                back = request.get_full_path()
+            else:
+                back = _referer_path(request)
+                # A POST is never replayed: back on its page, the person presses again.
+                request.session[REPEAT_AFTER_STEP_UP] = True
             return HttpResponseRedirect(f"{reverse('reauth')}?{urlencode({'next': back})}")
         return view(request, *args, **kwargs)
 
@@ -48,10 +54,19 @@ def role_required(*roles: Role) -> Callable[[View], View]:
     return decorator
 
 
+REPEAT_AFTER_STEP_UP = "repeat_after_step_up"
+
+
 def _referer_path(request: HttpRequest) -> str:
-    # A POST cannot be replayed after re-authenticating, and a Referer is only a hint (a
-    # browser or proxy may drop it), so forms name the page to return to in a hidden "next".
-    return safe_next(request, request.POST.get("next"))
+    """The page the form was on: its hidden "next", else the Referer our same-origin policy
+    sends (a path of this site only), else the dashboard."""
+    named = request.POST.get("next")
+    if named:
+        return safe_next(request, named)
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.get_host():
+        return "/"
+    return safe_next(request, urlunsplit(("", "", referer.path, referer.query, "")))
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str = "/") -> str:

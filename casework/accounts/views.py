@@ -23,7 +23,7 @@ from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
 from casework.accounts import services
-from casework.accounts.decorators import safe_next, step_up_required
+from casework.accounts.decorators import REPEAT_AFTER_STEP_UP, safe_next, step_up_required
 from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
 from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
 from casework.accounts.webauthn import requires_passkey
@@ -338,6 +338,11 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
         if check.device is not None:
             request.session["otp_verified_at"] = time.time()
             record(Action.REAUTHENTICATED, actor=user, request=request)
+            if request.session.pop(REPEAT_AFTER_STEP_UP, False):
+                messages.info(
+                    request,
+                    _("Confirmed. Nothing was done yet: press the button again to finish."),
+                )
             return HttpResponseRedirect(next_url)
         form.add_error("code", _code_error(check))
     return render(request, "accounts/reauth.html", context)
