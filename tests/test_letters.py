@@ -698,6 +698,20 @@ def test_the_preview_shows_the_escaped_text_and_is_audited(client, coordinator, 
     assert entry.details == {"page": "letter_preview"}
 
 
+def test_the_preview_is_a_page_of_the_application_with_a_way_back(client, world):
+    case, _attempt, letter = world
+    html = client.get(reverse("letter_preview", args=[case.pk, letter.pk])).content.decode()
+    assert 'class="site-header"' in html and '<main id="main"' in html
+    assert html.count("<h1") == 1 and "Preview:" in html.split("<h1", 1)[1].split("</h1>")[0]
+    assert f'href="{reverse("letter_detail", args=[case.pk, letter.pk])}"' in html
+    sheet = html.split('<article class="letter-paper"', 1)[1].split("</article>", 1)[0]
+    assert 'class="letterhead"' in sheet
+    # The printed page footer comes last on the one long sheet, and no document of its own
+    # (a second <html>, <head> or stylesheet) is nested in the page.
+    assert sheet.rstrip().endswith("</div>") and sheet.rfind('class="footer"') > sheet.find("<h2")
+    assert "<head>" not in sheet and "app:letter.css" not in html
+
+
 def test_two_simultaneous_draft_edits_conflict(client, world):
     case, _attempt, letter = world
     url = reverse("letter_detail", args=[case.pk, letter.pk])

@@ -17,8 +17,8 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
@@ -141,8 +141,21 @@ def _page(
 def letter_preview(request: HttpRequest, case: Case, letter: Letter) -> HttpResponse:
     """The letter as HTML, as it will be printed (without its code and QR until issued)."""
     record_view(request, case, letter, page="letter_preview")
-    html = services.letter_html(letter, preview_css=static("letters/letter.css"))
-    return HttpResponse(html)
+    html = services.letter_html(letter)
+    context = {"case": case, "letter": letter, "body": _sheet(html)}
+    return render(request, "letters/preview.html", context)
+
+
+def _sheet(html: str) -> str:
+    """The letter's body for our own page (heading, landmarks, a way back), its page footer
+    moved to the end where a reader of one long sheet looks for it. It is the autoescaped
+    rendering of our own template: free text in it is text, never markup."""
+    body = html.split("<body>", 1)[1].rsplit("</body>", 1)[0]
+    start = body.find('<div class="footer">')
+    if start >= 0:
+        end = body.index("</div>", start) + len("</div>")
+        body = body[:start] + body[end:] + body[start:end]
+    return mark_safe(body)  # noqa: S308
 
 
 @case_roles
