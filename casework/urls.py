@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from django.views.i18n import set_language
 
+from casework.accounts import views as account_views
 from casework.core import views as core_views
 from casework.letters import views as letter_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", account_views.language_view, name="set_language"),
     path("", include("casework.accounts.urls")),
     path("cases/", include("casework.cases.urls")),
     path("reference/", include("casework.cases.reference_urls")),

@@ -108,6 +108,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # For the notice after sign-in (R14): when the previous sign-in was, and failures since.
     last_verified_login_at = models.DateTimeField(null=True, blank=True)
     failed_logins_since_last = models.PositiveIntegerField(default=0)
+    # The interface language they chose; applied at each sign-in (signing out clears cookies).
+    language = models.CharField(_("interface language"), max_length=8, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
-from django.views.i18n import JavaScriptCatalog
+from django.views.i18n import JavaScriptCatalog, set_language
 from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -48,7 +50,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             status = _password_step(request, form)
             if status == 302:
-                return redirect("login_verify")
+                return _to_second_step(request.user)
         else:
             form.add_error(None, _(GENERIC_LOGIN_ERROR))
     else:
@@ -72,6 +74,40 @@ def _password_step(request: HttpRequest, form: PasswordStepForm) -> int:
     login(request, user)  # new session key after the password step (R17)
     request.session["login_next"] = next_url
     return 302
+
+
+def _to_second_step(user: Any) -> HttpResponse:
+    """On to the second step, in the interface language the person chose last time."""
+    response = redirect("login_verify")
+    if user.language:
+        set_language_cookie(response, user.language)
+    return response
+
+
+def set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+@require_POST
+def language_view(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, and for a signed-in person their choice kept with the account
+    (signing out clears every cookie, so the cookie alone would forget it)."""
+    response = set_language(request)
+    user: Any = request.user
+    language = request.POST.get("language", "")
+    offered = language in dict(settings.LANGUAGES) and check_for_language(language)
+    if offered and user.is_authenticated and user.is_verified():
+        User.objects.filter(pk=user.pk).update(language=language)
+    return response
 
 
 @sensitive_post_parameters()
