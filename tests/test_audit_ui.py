@@ -24,7 +24,7 @@ from casework.audit.models import Action, AuditEvent, Verification
 from casework.audit.services import record
 from casework.audit.views import csv_cell
 from tests.conftest import login_verified, make_user
-from tests.factories import make_applicant
+from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -212,22 +212,31 @@ def test_filtering_by_action_shows_only_that_action(client, auditor, caseworker)
 
 
 def test_filtering_by_case_shows_only_that_case(client, auditor, caseworker):
-    case = uuid.uuid4()
-    wanted = record(Action.CASE_UPDATED, actor=caseworker, case_id=case)
+    case = make_case(caseworker=caseworker)
+    wanted = record(Action.CASE_UPDATED, actor=caseworker, case_id=case.pk)
     unwanted = record(Action.CASE_UPDATED, actor=caseworker, case_id=uuid.uuid4())
     login_verified(client, auditor)
-    shown = entries_shown(client.get(LOG, {"case": str(case)}))
-    assert shown == {wanted.seq}
+    shown = entries_shown(client.get(LOG, {"case": case.code}))
+    created = AuditEvent.objects.get(action=Action.CASE_CREATED, case_id=case.pk)
+    assert shown == {created.seq, wanted.seq}
     assert unwanted.seq not in shown
 
 
-def test_an_invalid_case_id_keeps_the_input_and_says_why(client, auditor, caseworker):
+def test_an_unknown_case_code_keeps_the_input_and_says_why(client, auditor, caseworker):
     record(Action.LOGIN, actor=caseworker)
     login_verified(client, auditor)
     response = client.get(LOG, {"case": "not-a-case"})
     assert response.status_code == 200
     assert response.context["form"].errors["case"]
     assert 'value="not-a-case"' in response.content.decode()
+    assert entries_shown(response) == set()
+
+
+def test_a_case_id_is_not_a_case_code(client, auditor, caseworker):
+    case = make_case(caseworker=caseworker)
+    login_verified(client, auditor)
+    response = client.get(LOG, {"case": str(case.pk)})
+    assert response.context["form"].errors["case"]
     assert entries_shown(response) == set()
 
 
@@ -480,6 +489,7 @@ def test_the_export_is_a_csv_attachment_of_the_own_organisation_only(
         "target_type",
         "target_id",
         "case_id",
+        "case_code",
         "client",
         "hash",
     ]
@@ -646,17 +656,18 @@ def test_raised_alerts_are_listed(client, auditor):
 def test_the_audit_pages_and_export_carry_no_case_content(
     client, auditor, caseworker, organisation
 ):
-    applicant = make_applicant(organisation, legal_name_latin="CANARYxyz")
-    record(Action.CASE_VIEWED, actor=caseworker, target=applicant, case_id=applicant.pk)
-    record(Action.FIELD_REVEALED, actor=caseworker, target=applicant, field="legal_name_latin")
+    case = make_case(caseworker=caseworker, legal_name_latin="CANARYxyz")
+    applicant = case.applicant
+    record(Action.CASE_VIEWED, actor=caseworker, target=applicant, case_id=case.pk)
+    record(Action.FIELD_REVEALED, actor=caseworker, target=case, case_id=case.pk, field="x.y")
     login_verified(client, auditor)
     pages = [
         client.get(LOG).content,
         client.get(LOG, {"action": "case_viewed"}).content,
-        client.get(reverse("audit_case", args=[applicant.pk])).content,
+        client.get(reverse("audit_case", args=[case.pk])).content,
         b"".join(client.post(reverse("audit_export")).streaming_content),
     ]
-    assert str(applicant.pk).encode() in pages[0]  # the entries are there, by id
+    assert case.code.encode() in pages[0]  # the entries are there, by the case's code
     for page in pages:
         assert b"CANARYxyz" not in page
         assert b"IVAN PETROV" not in page

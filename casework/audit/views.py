@@ -1,9 +1,11 @@
 """The auditors' pages: the log of their organisation, who accessed a case, the chain's
 integrity, a CSV export and the alerts.
 
-Auditors see ids, names of actions and truncated networks, never case content. Every
-view here is for the auditor role only and for the auditor's own organisation; anyone
-else gets 404, like a page that does not exist. Looking at the log is itself logged.
+Auditors read words, never case content: users by name, cases by their pseudonymous
+code, actions, decisions, statuses and fields by their translated names (labels.py), and
+truncated networks. Every view here is for the auditor role only and for the auditor's own
+organisation; anyone else gets 404, like a page that does not exist. Looking at the log is
+itself logged.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -24,13 +25,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts.decorators import role_required, safe_next, step_up_required
-from casework.accounts.models import User
 from casework.accounts.roles import Role
-from casework.audit import alerts, services
+from casework.audit import alerts, labels, lookups, services
+from casework.audit.forms import AuditFilterForm
 from casework.audit.models import Action, AuditEvent, Verification
 
 PER_PAGE = 50
@@ -39,57 +39,6 @@ PER_PAGE = 50
 auditor_only = role_required(Role.AUDITOR)
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class AuditFilterForm(forms.Form):
-    """Filters of the log. Values are ids, action names and dates: nothing sensitive."""
-
-    actor = forms.ChoiceField(label=gettext_lazy("User"), required=False)
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
-    case = forms.UUIDField(
-        label=gettext_lazy("Case id"),
-        required=False,
-        error_messages={"invalid": gettext_lazy("Enter a case id such as 3f2b…, in full.")},
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-    date_from = forms.DateField(
-        label=gettext_lazy("From (UTC date)"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To (UTC date, included)"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-
-    def __init__(self, *args: Any, organisation_id: uuid.UUID, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        users = User.objects.filter(organisation_id=organisation_id).order_by("username")
-        actor: Any = self.fields["actor"]
-        actor.choices = [
-            ("", _("Anyone")),
-            *((str(pk), name) for pk, name in users.values_list("pk", "username")),
-        ]
-        action: Any = self.fields["action"]
-        action.choices = [("", _("Any action")), *Action.choices]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
-        return cleaned
-
-    def applied(self) -> dict[str, str]:
-        """The filters in use, as plain strings (for the audit entry and the export form)."""
-        if not self.is_bound or not self.is_valid():
-            return {}
-        return {
-            name: value.isoformat() if isinstance(value, date) else str(value)
-            for name, value in self.cleaned_data.items()
-            if value not in (None, "")
-        }
 
 
 def _filtered(organisation_id: uuid.UUID, filters: dict[str, str]) -> QuerySet[AuditEvent]:
@@ -112,18 +61,16 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def usernames(organisation_id: uuid.UUID, actor_ids: Iterable[Any]) -> dict[Any, str]:
-    """Usernames of the given actors, in one query, within the organisation only."""
-    wanted = {actor for actor in actor_ids if actor is not None}
-    if not wanted:
-        return {}
-    users = User.objects.filter(organisation_id=organisation_id, pk__in=wanted)
-    return dict(users.values_list("pk", "username"))
-
-
 def latest_verification() -> Verification | None:
     """The chain is global, so is its latest check."""
     return Verification.objects.order_by("-at", "-pk").first()
+
+
+def _integrity() -> dict[str, Any]:
+    """The banner's facts: the latest verification and its damage in words."""
+    verification = latest_verification()
+    damage = labels.damage_label(verification.damage) if verification else ""
+    return {"verification": verification, "damage": damage}
 
 
 def _organisation_id(request: HttpRequest) -> uuid.UUID:
@@ -150,9 +97,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     bulk = alerts.bulk_access(organisation_id)
     denied, denied_total = alerts.denied_accesses(organisation_id)
     raised = alerts.alert_events(organisation_id)
-    names = usernames(
+    known = _known(
         organisation_id,
-        [e.actor_id for e in [*rows, *denied, *raised]] + [a.actor_id for a in [*hourly, *bulk]],
+        [*rows, *denied, *raised],
+        more_users=[a.actor_id for a in [*hourly, *bulk]],
     )
     count = page.paginator.count if page is not None else 0
     details: dict[str, Any] = {"filters": filters, "count": count}
@@ -162,14 +110,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "events": _rows(rows, names),
-        "filters": filters,
-        "verification": latest_verification(),
-        "hourly": _named(hourly, names),
-        "bulk": _named(bulk, names),
-        "denied": _rows(denied, names),
+        "events": _rows(rows, known),
+        "export_filters": form.resubmitted(),
+        **_integrity(),
+        "hourly": _named(hourly, known),
+        "bulk": _named(bulk, known),
+        "denied": _rows(denied, known),
         "denied_total": denied_total,
-        "raised": _rows(raised, names),
+        "raised": _rows(raised, known),
         "hour_limit": settings.CASEWORK_ALERT_CASES_PER_HOUR,
         "day_limit": settings.CASEWORK_ALERT_CASES_PER_DAY,
     }
@@ -188,14 +136,20 @@ def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
     page = Paginator(events.order_by("-seq"), PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    names = usernames(organisation_id, [row["actor_id"] for row in summary])
-    labels = dict(Action.choices)
+    known = _known(
+        organisation_id,
+        rows,
+        more_users=[row["actor_id"] for row in summary],
+        more_cases=[case_id],
+    )
     groups: dict[Any, dict[str, Any]] = {}
     for row in summary:
         group = groups.setdefault(
-            row["actor_id"], {"actor": _name(row["actor_id"], names), "actions": []}
+            row["actor_id"], {"actor": known.user(row["actor_id"]), "actions": []}
         )
-        group["actions"].append({**row, "label": labels.get(row["action"], row["action"])})
+        group["actions"].append({**row, "label": labels.action_label(row["action"])})
+    for group in groups.values():
+        group["actions"].sort(key=lambda action: action["label"].lower())
     services.record(
         Action.AUDIT_VIEWED,
         actor=request.user,
@@ -205,12 +159,28 @@ def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
     context = {
         "case_id": case_id,
+        "case_code": known.code(case_id),
         "groups": sorted(groups.values(), key=lambda group: str(group["actor"]).lower()),
         "page": page,
-        "events": _rows(rows, names),
-        "verification": latest_verification(),
+        "events": _rows(rows, known),
+        **_integrity(),
     }
     return render(request, "audit/case.html", context)
+
+
+def _known(
+    organisation_id: uuid.UUID,
+    events: Iterable[AuditEvent],
+    *,
+    more_users: Iterable[Any] = (),
+    more_cases: Iterable[Any] = (),
+) -> labels.Known:
+    """The users and cases a page names: two queries for the whole page, whatever its size."""
+    users, cases = labels.ids_named(events)
+    return labels.Known(
+        names=lookups.usernames(organisation_id, [*users, *more_users]),
+        codes=lookups.case_codes(organisation_id, [*cases, *more_cases]),
+    )
 
 
 @auditor_only
@@ -249,12 +219,16 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     services.record(
         Action.AUDIT_EXPORTED, actor=request.user, request=request, filters=filters, count=count
     )
-    names = usernames(
-        organisation_id, events.exclude(actor_id=None).values_list("actor_id", flat=True).distinct()
+    known = labels.Known(
+        names=lookups.usernames(
+            organisation_id,
+            events.exclude(actor_id=None).values_list("actor_id", flat=True).distinct(),
+        ),
+        codes=lookups.case_codes_of_events(organisation_id, events),
     )
     stamp = timezone.now().astimezone(UTC).strftime("%Y%m%d")
     filename = f"audit-{organisation_id.hex[:8]}-{stamp}.csv"
-    response = StreamingHttpResponse(_csv_lines(events, names), content_type="text/csv")
+    response = StreamingHttpResponse(_csv_lines(events, known), content_type="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     # Streamed, so a long log never sits in memory; the decorators only pass it through.
@@ -270,6 +244,7 @@ CSV_HEADER = [
     "target_type",
     "target_id",
     "case_id",
+    "case_code",
     "client",
     "hash",
 ]
@@ -280,19 +255,20 @@ class _Echo:
         return value
 
 
-def _csv_lines(events: QuerySet[AuditEvent], names: dict[Any, str]) -> Iterator[str]:
+def _csv_lines(events: QuerySet[AuditEvent], known: labels.Known) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
     for event in events.iterator(chunk_size=2000):
         cells = [
             event.seq,
             event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            names.get(event.actor_id, str(event.actor_id or "")),
+            known.name(event.actor_id) or str(event.actor_id or ""),
             event.action,
             event.decision,
             event.target_type,
             event.target_id,
             str(event.case_id or ""),
+            known.code(event.case_id) or "",
             event.client,
             event.hash,
         ]
@@ -305,18 +281,12 @@ def csv_cell(value: Any) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
-def _name(actor_id: Any, names: dict[Any, str]) -> str:
-    if actor_id is None:
-        return _("(the system)")
-    return names.get(actor_id) or _("unknown user %(id)s") % {"id": str(actor_id)[:8]}
+def _rows(events: Iterable[AuditEvent], known: labels.Known) -> list[dict[str, Any]]:
+    return [labels.entry(event, known) for event in events]
 
 
-def _rows(events: Iterable[AuditEvent], names: dict[Any, str]) -> list[dict[str, Any]]:
-    return [{"event": event, "actor": _name(event.actor_id, names)} for event in events]
-
-
-def _named(found: Iterable[alerts.AccessAlert], names: dict[Any, str]) -> list[dict[str, Any]]:
+def _named(found: Iterable[alerts.AccessAlert], known: labels.Known) -> list[dict[str, Any]]:
     return [
-        {"actor": _name(alert.actor_id, names), "cases": alert.cases_viewed, "id": alert.actor_id}
+        {"actor": known.user(alert.actor_id), "cases": alert.cases_viewed, "id": alert.actor_id}
         for alert in found
     ]
