@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -177,6 +178,9 @@ class Case(EncryptedModel):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     closure_reason = models.CharField(_("closure reason"), max_length=30, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    # Plaintext, like the other dates: when anyone last changed the case or anything on it
+    # (cases.services.case_touch), so the lists can sort by it.
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_index=True)
     version = models.PositiveIntegerField(default=1)  # optimistic locking of edits
 
     class Meta:

@@ -131,6 +131,16 @@ def _revoke(user: Any, case: Case) -> None:
     remove_perm("cases.change_case", user, case)
 
 
+def case_touch(*, case_id: uuid.UUID) -> None:
+    """Someone changed the case or something on it: its "last activity" is now.
+
+    Called by every write path of cases and letters, inside the caller's transaction; it
+    does not bump ``version``, so a note added meanwhile does not turn an open edit form
+    into a conflict.
+    """
+    Case.objects.filter(pk=case_id).update(last_activity_at=timezone.now())
+
+
 @transaction.atomic
 def case_assign(*, actor: Any, case: Case, caseworkers: list[Any], request: Any = None) -> None:
     """Set exactly these caseworkers (of the case's organisation) on the case."""
@@ -140,6 +150,7 @@ def case_assign(*, actor: Any, case: Case, caseworkers: list[Any], request: Any 
         _revoke(current[pk], case)
     for pk in wanted.keys() - current.keys():
         _grant(wanted[pk], case)
+    case_touch(case_id=case.pk)
     record(
         Action.CASE_ASSIGNED,
         actor=actor,
@@ -172,6 +183,7 @@ def case_transition(
     elif locked.status == Status.CLOSED:
         changes |= {"closed_at": None, "closure_reason": ""}
     Case.objects.filter(pk=locked.pk).update(**changes)
+    case_touch(case_id=locked.pk)
     record(
         Action.STATUS_CHANGED,
         actor=actor,
@@ -215,6 +227,7 @@ def case_update(
         setattr(applicant, name, value)
     applicant.save()
     deadlines_refresh(locked)
+    case_touch(case_id=locked.pk)
     record(
         Action.CASE_UPDATED,
         actor=actor,
@@ -265,6 +278,7 @@ def note_add(*, actor: Any, case: Case, text: str, request: Any = None) -> Note:
         text=text,
     )
     note.save()
+    case_touch(case_id=case.pk)
     record(Action.NOTE_ADDED, actor=actor, target=note, case_id=case.pk, request=request)
     return note
 
@@ -302,6 +316,7 @@ def document_upload(
         **(details or {}),
     )
     document.save()
+    case_touch(case_id=case.pk)
     record(
         Action.DOCUMENT_UPLOADED,
         actor=actor,
@@ -326,6 +341,7 @@ def document_update(
         if name in values:
             setattr(document, name, values[name])
     document.save()
+    case_touch(case_id=case.pk)
     record(
         Action.DOCUMENT_UPDATED,
         actor=actor,
@@ -359,6 +375,7 @@ def document_verify(
         verified_by=actor,
         verified_at=timezone.now(),
     )
+    case_touch(case_id=case.pk)
     record(
         Action.DOCUMENT_VERIFIED,
         actor=actor,
@@ -402,6 +419,7 @@ def route_attempt_add(
     attempt.save()
     Case.objects.filter(pk=case.pk).update(destination_state=route.destination_state)
     deadlines_refresh(case)
+    case_touch(case_id=case.pk)
     record(
         Action.ROUTE_ATTEMPT_ADDED,
         actor=actor,
@@ -438,6 +456,7 @@ def consent_record(
         given_at=timezone.now(),
         recorded_by=actor,
     )
+    case_touch(case_id=case.pk)
     record(
         Action.CONSENT_RECORDED,
         actor=actor,
@@ -455,6 +474,7 @@ def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any =
     Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now()
     )
+    case_touch(case_id=case.pk)
     record(
         Action.CONSENT_WITHDRAWN,
         actor=actor,
@@ -523,6 +543,7 @@ def deadline_add(
     deadline = Deadline.objects.create(
         organisation_id=case.organisation_id, case=case, kind=kind, due_on=due_on
     )
+    case_touch(case_id=case.pk)
     record(Action.DEADLINE_CHANGED, actor=actor, target=deadline, case_id=case.pk, request=request)
     return deadline
 
@@ -530,6 +551,7 @@ def deadline_add(
 @transaction.atomic
 def deadline_done(*, actor: Any, case: Case, deadline: Deadline, request: Any = None) -> None:
     Deadline.objects.filter(pk=deadline.pk).update(done=True)
+    case_touch(case_id=case.pk)
     record(
         Action.DEADLINE_CHANGED,
         actor=actor,
@@ -548,6 +570,7 @@ def attempt_update(
         setattr(attempt, name, value)
     attempt.save()
     deadlines_refresh(case)
+    case_touch(case_id=case.pk)
     record(
         Action.ROUTE_ATTEMPT_UPDATED,
         actor=actor,

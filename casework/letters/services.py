@@ -29,6 +29,7 @@ from casework.audit.models import Action
 from casework.audit.services import client_prefix, record
 from casework.cases.models import Consent, Document, Priority
 from casework.cases.services import EditConflict as EditConflict  # one conflict, both editors
+from casework.cases.services import case_touch
 from casework.cases.workflow import Status
 from casework.letters import codes
 from casework.letters.labels import LetterDocument
@@ -82,6 +83,7 @@ def letter_request(
     )
     letter.save()
     letter.annexes.set(annexes)
+    case_touch(case_id=case.pk)
     record(
         Action.LETTER_REQUESTED,
         actor=actor,
@@ -116,6 +118,7 @@ def letter_update(
     locked.version += 1
     locked.save()
     locked.annexes.set(annexes)
+    case_touch(case_id=locked.case_id)
     record(
         Action.LETTER_UPDATED,
         actor=actor,
@@ -231,6 +234,7 @@ def _issue(actor: Any, letter: Letter, stored: list[str], request: Any) -> Lette
         Letter.objects.filter(pk=locked.supersedes_id, status=Letter.Status.ISSUED).update(
             status=Letter.Status.SUPERSEDED
         )
+    case_touch(case_id=locked.case_id)
     record(
         Action.LETTER_ISSUED,
         actor=actor,
@@ -334,6 +338,7 @@ def letter_revoke(*, actor: Any, letter: Letter, reason: str, request: Any = Non
     locked.status = Letter.Status.REVOKED
     locked.revoked_at, locked.revoked_by, locked.revoke_reason = timezone.now(), actor, reason
     locked.save()
+    case_touch(case_id=locked.case_id)
     record(
         Action.LETTER_REVOKED, actor=actor, target=locked, case_id=locked.case_id, request=request
     )
