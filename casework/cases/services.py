@@ -257,6 +257,7 @@ def narrative_append(
     locked.narrative = f"{locked.narrative.rstrip()}\n\n{entry}" if locked.narrative else entry
     locked.version += 1
     locked.save()
+    case_touch(case_id=locked.pk)
     record(
         Action.CASE_UPDATED,
         actor=actor,
