@@ -107,6 +107,8 @@ class LetterRequestForm(LetterFieldsForm):
         super().__init__(*args, case=case, **kwargs)
         attempts = case.visa_applications.select_related("route", "mission")
         self.fields["attempt"].queryset = attempts  # type: ignore[attr-defined]
+        # A letter is usually for the route being tried now: the latest attempt.
+        self.fields["attempt"].initial = attempts.order_by("-created_at").first()
         self.fields["attempt"].label_from_instance = attempt_label  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:

@@ -197,8 +197,11 @@ def _own_database() -> _Database | None:
     return _Database(base) if base else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(chromium_path) -> Iterator[Any]:
+    """A browser per test. Playwright's synchronous API runs an event loop in this thread
+    while it is open; kept open for the session, it would make every later database test
+    in the same run fail as "async" (SynchronousOnlyOperation)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
