@@ -615,6 +615,7 @@ def test_the_public_page_shows_a_valid_letter_and_nothing_about_the_person(
     entry = AuditEvent.objects.filter(action=Action.LETTER_CHECKED).get()
     assert entry.details == {"found": True, "passport_checked": False}
     assert entry.target_id == str(letter.pk) and issued_codes[0] not in str(entry.details)
+    assert entry.case_id == letter.case_id  # listed on the case's audit page
 
 
 def test_the_code_may_be_typed_with_spaces_and_capitals(client, world, issued_codes):

@@ -422,6 +422,7 @@ def letter_check(*, typed: str, request: Any, passport: str | None = None) -> Ch
             Action.LETTER_CHECKED,
             organisation_id=letter.organisation_id if letter else None,
             target=letter,
+            case_id=letter.case_id if letter else None,  # on the case's audit page too
             request=request,
             found=letter is not None,
             passport_checked=passport is not None,
