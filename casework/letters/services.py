@@ -281,14 +281,14 @@ def passport_digest(organisation_id: uuid.UUID, passport: str | None) -> str:
     return keyed_digest(key, f"letter-passport:{organisation_id}", normalised.encode()).hex()
 
 
-def letter_html(letter: Letter, *, code: str | None = None, preview_css: str | None = None) -> str:
+def letter_html(letter: Letter, *, code: str | None = None) -> str:
     """The letter as HTML, from its language's template (autoescaped: free text is text)."""
-    context = letter_context(letter, code=code, preview_css=preview_css)
+    context = letter_context(letter, code=code)
     with translation.override(letter.language):
         return render_to_string(f"letters/{letter.language}/{letter.kind}.html", context)
 
 
-def letter_context(letter: Letter, *, code: str | None, preview_css: str | None) -> dict[str, Any]:
+def letter_context(letter: Letter, *, code: str | None) -> dict[str, Any]:
     case, applicant, attempt = letter.case, letter.applicant, letter.attempt
     consent = disclosure_consent(letter)
     language = letter.language
@@ -314,7 +314,6 @@ def letter_context(letter: Letter, *, code: str | None, preview_css: str | None)
         "code_words": codes.printed(code) if code else "—",
         "verify_base": settings.CASEWORK_VERIFY_BASE_URL,
         "qr_src": "app:qr.svg" if code else "",
-        "preview_css": preview_css,
         "sogi": sogi,
         "consent": consent,
         "verified_documents": [LetterDocument.of(d, language) for d in verified],
