@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
@@ -21,6 +21,13 @@ from casework.accounts.decorators import safe_next
 from casework.accounts.middleware import PUBLIC_VIEWS
 from casework.accounts.roles import Role
 from casework.accounts.views import login_notice
+from casework.audit.models import Action
+from casework.audit.services import record
+from casework.cases.access import visible_cases
+from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
+from casework.cases.models import Case, Deadline
+from casework.cases.workflow import Status
+from casework.letters.models import Letter
 
 logger = logging.getLogger(__name__)
 
@@ -36,33 +43,60 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
-    """My cases by priority and the counts by status: codes and plaintext metadata only."""
-    from casework.audit.models import Action
-    from casework.audit.services import record
-    from casework.cases.access import visible_cases
-    from casework.cases.models import PRIORITY_ORDER, Deadline
-    from casework.cases.workflow import Status
-
-    cases = visible_cases(user).exclude(status=Status.CLOSED)
-    mine = sorted(
-        cases.only("id", "code", "priority", "status", "organisation_id", "applicant_id"),
-        key=lambda case: (PRIORITY_ORDER[case.priority], case.code),
-    )
+    """Open cases by priority, deadlines, counts by status and, for coordinators, the triage
+    queues. Codes and plaintext metadata only; every query is scoped by ``visible_cases``
+    and bounded, so the page costs the same with 10 or 100,000 cases."""
+    today = timezone.localdate()
+    visible = visible_cases(user)
+    cases = visible.exclude(status=Status.CLOSED)
+    open_count = cases.count()
+    mine = triage_rows(cases).order_by(*ordering(DEFAULT_SORT))[:25]
     counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id"))}
     by_status = [(Status(value).label, counts[value]) for value in Status.values if value in counts]
-    soon = timezone.localdate() + timedelta(days=14)
+    soon = today + timedelta(days=14)
     deadlines = (
         Deadline.objects.filter(case__in=cases, done=False, due_on__lte=soon)
         .select_related("case")
         .only("kind", "due_on", "case__code", "case__id")[:50]
     )
-    record(Action.CASE_LISTED, actor=user, request=request, count=len(mine), page="dashboard")
-    return {
-        "my_cases": mine[:25],
-        "open_count": len(mine),
+    context: dict[str, object] = {
+        "my_cases": case_rows(mine, today),
+        "open_count": open_count,
         "by_status": by_status,
         "deadlines": deadlines,
-        "today": timezone.localdate(),
+        "today": today,
+    }
+    if user.has_role(Role.COORDINATOR):
+        context["queues"] = _queues(visible, cases, today)
+    record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
+    return context
+
+
+QUEUE_ROWS = 10
+
+
+def _queues(visible: QuerySet[Case], cases: QuerySet[Case], today: date) -> dict[str, object]:
+    """What waits for a coordinator: letters to review, open cases nobody works on, and
+    overdue deadlines; each the first rows, how many there are, and the full list."""
+    letters = Letter.objects.filter(case__in=visible, status=Letter.Status.DRAFT)
+    waiting = unassigned(cases)
+    first_waiting = triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS]
+    late = Deadline.objects.filter(case__in=cases, done=False, due_on__lt=today)
+    list_url = reverse("case_list")
+    return {
+        "letters": letters.select_related("case", "requested_by")
+        .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
+        .order_by("requested_at")[:QUEUE_ROWS],
+        "letters_count": letters.count(),
+        "letters_url": f"{list_url}?letter_draft=1",
+        "unassigned": case_rows(first_waiting, today),
+        "unassigned_count": waiting.count(),
+        "unassigned_url": f"{list_url}?unassigned=1",
+        "overdue": late.select_related("case")
+        .only("id", "kind", "due_on", "case__id", "case__code")
+        .order_by("due_on", "case__code")[:QUEUE_ROWS],
+        "overdue_count": late.count(),
+        "overdue_url": f"{list_url}?overdue=1",
     }
 
 

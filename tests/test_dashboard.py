@@ -1,0 +1,243 @@
+"""The dashboard as a triage tool (issue 11): status names in words, assignees and the next
+deadline with overdue said in words; for coordinators the queues of letters awaiting review,
+unassigned cases and overdue deadlines; everything scoped by visible_cases and bounded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from casework.accounts.roles import Role
+from casework.cases import services
+from casework.cases.models import Case, Route
+from casework.cases.workflow import Status
+from casework.letters.services import letter_request
+from tests.canaries import CANARIES
+from tests.conftest import login_verified, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def open_case(actor, **kwargs):
+    kwargs.setdefault("applicant_fields", {"legal_name_latin": CANARIES[3]})
+    return services.case_create(actor=actor, **kwargs)
+
+
+def due(case, days, *, actor, kind="check_in"):
+    return services.deadline_add(
+        actor=actor, case=case, kind=kind, due_on=timezone.localdate() + timedelta(days)
+    )
+
+
+def draft_letter(actor, case):
+    route = Route.objects.get(code="de-aufenthg-22-s1")
+    attempt = services.route_attempt_add(actor=actor, case=case, route=route, mission=None)
+    return letter_request(
+        actor=actor,
+        case=case,
+        attempt=attempt,
+        values={"kind": "support", "language": "en", "facts": CANARIES[4]},
+        annexes=[],
+    )
+
+
+def dashboard(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def section(html, heading_id):
+    """The HTML of one queue, from its <section> to the next."""
+    start = html.index(f'<section aria-labelledby="{heading_id}">')
+    return html[start : html.index("</section>", start)]
+
+
+@pytest.fixture
+def bob(organisation):
+    return make_user(organisation=organisation, role=Role.CASEWORKER, username="bob")
+
+
+@pytest.fixture
+def assigned(coordinator, caseworker):
+    """A case of alice's in letter review, with an overdue check-in."""
+    case = open_case(coordinator)
+    services.case_assign(actor=coordinator, case=case, caseworkers=[caseworker])
+    Case.objects.filter(pk=case.pk).update(status=Status.LETTER_REVIEW)
+    due(case, -3, actor=coordinator)
+    return case
+
+
+# --- words and columns ----------------------------------------------------------------------
+
+
+def test_the_dashboard_names_statuses_in_words_never_codes(client, caseworker, assigned):
+    html = dashboard(login_verified(client, caseworker))
+    assert "<td>Letter review</td>" in html
+    assert "letter_review" not in html
+
+
+def test_my_cases_show_assignees_and_the_next_deadline_with_overdue_in_words(
+    client, caseworker, assigned
+):
+    html = dashboard(login_verified(client, caseworker))
+    table = html.split('aria-labelledby="open-cases"')[1].split("</table>")[0]
+    row = table.split(assigned.code)[1].split("</tr>")[0]
+    assert "alice" in row
+    assert (timezone.localdate() - timedelta(3)).isoformat() in row
+    assert "overdue</strong>" in row
+    assert '<tr class="overdue">' in table
+    for label in ("Assigned to", "Next deadline"):
+        assert f">{label}</th>" in table
+    assert CANARIES[3] not in html
+
+
+def test_the_open_cases_table_scrolls_inside_its_own_region(client, caseworker, assigned):
+    html = dashboard(login_verified(client, caseworker))
+    assert (
+        '<div class="table-scroll" tabindex="0" role="region" aria-labelledby="open-cases">' in html
+    )
+    assert 'id="open-cases"' in html
+
+
+# --- the coordinator's queues ---------------------------------------------------------------
+
+
+def test_a_coordinator_sees_the_letter_awaiting_review_the_unassigned_case_and_the_overdue(
+    client, coordinator, caseworker, assigned
+):
+    letter = draft_letter(caseworker, assigned)
+    nobodys = open_case(coordinator, priority="urgent")
+    html = dashboard(login_verified(client, coordinator))
+
+    letters = section(html, "queue-letters")
+    assert "Letters awaiting review" in letters and "(1)" in letters
+    assert reverse("letter_detail", args=[assigned.pk, letter.pk]) in letters
+    assert assigned.code in letters and "alice" in letters
+    assert "Support for a visa application" in letters
+    assert f'href="{reverse("case_list")}?letter_draft=1"' in letters
+
+    unassigned = section(html, "queue-unassigned")
+    assert "Unassigned cases" in unassigned and "(1)" in unassigned
+    assert nobodys.code in unassigned and assigned.code not in unassigned
+    assert "Urgent" in unassigned and "New request" in unassigned
+    assert f'href="{reverse("case_list")}?unassigned=1"' in unassigned
+
+    overdue = section(html, "queue-overdue")
+    assert "Overdue deadlines" in overdue and "(1)" in overdue
+    assert assigned.code in overdue and "check-in" in overdue and "overdue" in overdue
+    assert f'href="{reverse("case_list")}?overdue=1"' in overdue
+    for canary in CANARIES[3:5]:
+        assert canary not in html
+
+
+def test_the_queues_links_lead_to_the_same_cases(client, coordinator, caseworker, assigned):
+    draft_letter(caseworker, assigned)
+    nobodys = open_case(coordinator)
+    login_verified(client, coordinator)
+    for params, expected in (
+        ({"letter_draft": "1"}, assigned),
+        ({"unassigned": "1"}, nobodys),
+        ({"overdue": "1"}, assigned),
+    ):
+        listed = client.get(reverse("case_list"), params).content.decode()
+        assert expected.code in listed
+        other = nobodys if expected == assigned else assigned
+        assert other.code not in listed
+
+
+def test_a_queue_shows_ten_rows_and_counts_them_all(client, coordinator):
+    cases = [open_case(coordinator) for _ in range(12)]
+    for case in cases:
+        due(case, -1, actor=coordinator)
+    html = dashboard(login_verified(client, coordinator))
+    for heading in ("queue-unassigned", "queue-overdue"):
+        queue = section(html, heading)
+        assert "(12)" in queue
+        assert sum(case.code in queue for case in cases) == 10
+
+
+def test_empty_queues_say_so(client, coordinator):
+    html = dashboard(login_verified(client, coordinator))
+    assert "No letter is waiting." in section(html, "queue-letters")
+    assert "Every open case has a caseworker." in section(html, "queue-unassigned")
+    assert "Nothing is overdue." in section(html, "queue-overdue")
+    assert "?unassigned=1" not in html  # no link to an empty list
+
+
+def test_closed_cases_wait_in_no_queue(client, coordinator):
+    closed = open_case(coordinator)
+    due(closed, -1, actor=coordinator)
+    Case.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    html = dashboard(login_verified(client, coordinator))
+    assert closed.code not in html
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+
+def test_a_caseworker_does_not_see_the_coordinator_queues(client, caseworker, assigned):
+    draft_letter(caseworker, assigned)
+    html = dashboard(login_verified(client, caseworker))
+    for heading in ("Letters awaiting review", "Unassigned cases", "Overdue deadlines"):
+        assert heading not in html
+    assert "queue-" not in html
+    assert "Deadlines in the next 14 days and overdue" in html  # their own deadlines stay
+
+
+def test_a_case_assigned_to_someone_else_never_appears_to_a_caseworker(
+    client, coordinator, caseworker, bob, assigned
+):
+    theirs = open_case(coordinator, priority="emergency")
+    services.case_assign(actor=coordinator, case=theirs, caseworkers=[bob])
+    due(theirs, -5, actor=coordinator)
+    due(theirs, 2, actor=coordinator)
+    draft_letter(bob, theirs)
+    nobodys = open_case(coordinator, priority="emergency")
+    due(nobodys, 1, actor=coordinator)
+    html = dashboard(login_verified(client, caseworker))
+    assert assigned.code in html
+    assert theirs.code not in html and nobodys.code not in html
+    assert "bob" not in html
+    assert "1 open case" in html
+
+
+def test_another_organisations_coordinator_sees_none_of_it(
+    client, outsider, other_organisation, caseworker, assigned
+):
+    draft_letter(caseworker, assigned)
+    coordinator = make_user(organisation=other_organisation, role=Role.COORDINATOR)
+    html = dashboard(login_verified(client, coordinator))
+    assert assigned.code not in html
+    assert "(0)" in section(html, "queue-letters")
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+
+def test_the_dashboard_costs_the_same_queries_for_3_and_40_cases(
+    client, coordinator, caseworker, bob, django_assert_max_num_queries
+):
+    def add(count):
+        for index in range(count):
+            case = open_case(coordinator)
+            if index % 2:
+                services.case_assign(actor=coordinator, case=case, caseworkers=[caseworker, bob])
+            due(case, index - 5, actor=coordinator)
+            if index % 3 == 0:
+                draft_letter(caseworker if index % 2 else coordinator, case)
+
+    clients = {user: login_verified(client.__class__(), user) for user in (coordinator, caseworker)}
+    add(3)
+    few = {}
+    for user, their_client in clients.items():
+        with django_assert_max_num_queries(30) as counted:
+            dashboard(their_client)
+        few[user] = len(counted.captured_queries)
+    add(37)
+    for user, their_client in clients.items():
+        with django_assert_max_num_queries(few[user]):
+            dashboard(their_client)
