@@ -622,3 +622,16 @@ def test_the_audit_app_reads_cases_only_through_its_lookups():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "casework.cases.models":
                 assert "Case" not in {alias.name for alias in node.names}, path
+
+
+def test_the_case_lists_tick_boxes_read_as_words(client, auditor, coordinator):
+    login_verified(client, coordinator).get(
+        reverse("case_list"), {"unassigned": "1", "overdue": "1", "letter_draft": "1"}
+    )
+    listed = AuditEvent.objects.filter(action=Action.CASE_LISTED).latest("seq")
+    login_verified(client, auditor)
+    row = without_attributes(row_of(client.get(LOG), listed))
+    assert "Open and unassigned: yes" in row
+    assert "Open with an overdue deadline: yes" in row
+    assert "Letter awaiting review: yes" in row
+    assert "unassigned: 1" not in row and "letter draft" not in row

@@ -282,6 +282,17 @@ FILTERS: dict[str, tuple[Any, Format]] = {
         gettext_lazy("Flag"),
         lambda value, event, known: field_label("cases.case", str(value)),
     ),
+    # The case list's tick boxes, kept as "1" when ticked.
+    "mine": (gettext_lazy("Assigned to me"), lambda value, event, known: _("yes")),
+    "unassigned": (gettext_lazy("Open and unassigned"), lambda value, event, known: _("yes")),
+    "overdue": (
+        gettext_lazy("Open with an overdue deadline"),
+        lambda value, event, known: _("yes"),
+    ),
+    "letter_draft": (
+        gettext_lazy("Letter awaiting review"),
+        lambda value, event, known: _("yes"),
+    ),
 }
 
 # Every detail any entry carries: its label and how its value reads. A test walks the code
