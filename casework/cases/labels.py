@@ -23,7 +23,7 @@ def status_label(code: str) -> str:
 
 def language_name(code: str) -> str:
     """A language by its own name (русский, English): how speakers recognise it."""
-    return LANGUAGE_NAMES.get(code, code)
+    return str(LANGUAGE_NAMES.get(code, code))
 
 
 def language_names(codes: list[str]) -> str:

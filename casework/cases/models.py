@@ -273,7 +273,7 @@ DOCUMENT_LANGUAGES = [
     ("es", "español"),
     ("ka", "ქართული"),
     ("hy", "Հայերեն"),
-    ("other", "…"),
+    ("other", _("another language")),
 ]
 
 
