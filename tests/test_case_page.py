@@ -131,7 +131,8 @@ def test_a_refused_form_comes_back_open_in_its_section_with_a_summary(worker, ca
     html = response.content.decode()
     deadlines = section_html(html, "deadlines")
     assert '<details class="add-form" open>' in deadlines
-    assert f'action="/cases/{case.pk}/deadlines/#deadlines"' in deadlines
+    # No fragment in the action: it would stop the browser from focusing the summary.
+    assert f'action="/cases/{case.pk}/deadlines/"' in deadlines
     summary = deadlines.split('class="error-summary"')[1].split("</div>")[0]
     assert "autofocus" in deadlines.split('class="error-summary"')[1][:200]
     assert 'href="#deadlines_due_on"' in summary

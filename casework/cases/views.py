@@ -146,7 +146,8 @@ def render_detail(
     request: HttpRequest, case: Case, status: int = 200, **extra: Any
 ) -> HttpResponse:
     """The case page; ``extra`` carries a form that came back with errors, or the field just
-    revealed. The form's action names its section, so the browser shows it with its errors."""
+    revealed. A form's error summary takes the focus (autofocus), which brings its section
+    into view; form actions carry no #section, because a fragment would cancel autofocus."""
     context = detail_context(request.user, case, **extra) | _section_messages(request)
     return render(request, "cases/detail.html", context, status=status)
 

@@ -110,3 +110,21 @@ def test_a_form_expired_in_another_tab_keeps_what_was_typed(new_context, app, sc
     first.get_by_role("button", name="Send it again").click()
     expect(first.locator("#notes")).to_contain_text("Typed before the other tab signed in")
     assert first.url.startswith(case_url)
+
+
+def test_a_refused_form_brings_its_error_summary_into_focus(new_context, app, screenshots):
+    """A keyboard or screen-reader user lands on the list of problems, in its section."""
+    page = new_context().new_page()
+    sign_in(page, app.account("northern-caseworker"))
+    page.get_by_role("link", name="Cases", exact=True).click()
+    page.locator("main table tbody a").first.click()
+    page.locator("#deadlines summary").click()
+    page.get_by_role("button", name="Add deadline").click()
+    summary = page.locator("#deadlines .error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    expect(summary.get_by_role("link")).to_have_text("Due: This field is required.")
+    assert_accessible(page, "case page with a refused form")
+    shot(page, screenshots, "81-refused-form-in-its-section")
+    summary.get_by_role("link").click()
+    expect(page.locator("#deadlines_due_on")).to_be_focused()
