@@ -348,6 +348,11 @@ DETAILS: dict[str, tuple[Any, Format]] = {
         gettext_lazy("Damage"),
         lambda value, event, known: damage_label(str(value)) if value else None,
     ),
+    # Issue 12 adds the details of its entries in these blocks, one per area.
+    # -- accounts --
+    # -- audit --
+    # -- keys and files --
+    # -- letters and cases --
 }
 DETAIL_LABELS = {name: label for name, (label, _format) in DETAILS.items()}
 # "count" counts different things in different entries.

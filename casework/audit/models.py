@@ -5,67 +5,10 @@ from typing import Any
 
 from django.db import DatabaseError, models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
+from casework.audit.actions import Action
 
-class Action(models.TextChoices):
-    """The fixed vocabulary of audited actions. Entries carry ids and names, never content."""
-
-    LOGIN = "login", _("login")
-    LOGIN_FAILED = "login_failed", _("failed login")
-    LOGIN_THROTTLED = "login_throttled", _("login throttled")
-    ACCOUNT_LOCKED = "account_locked", _("account locked")
-    ACCOUNT_UNLOCKED = "account_unlocked", _("account unlocked")
-    OTP_FAILED = "otp_failed", _("second factor failed")
-    REAUTHENTICATED = "reauthenticated", _("re-authenticated")
-    LOGOUT = "logout", _("logout")
-    DEVICE_ADDED = "device_added", _("second-factor device added")
-    DEVICE_REMOVED = "device_removed", _("second-factor device removed")
-    BACKUP_CODES_ISSUED = "backup_codes_issued", _("backup codes issued")
-    PASSWORD_CHANGED = "password_changed", _("password changed")
-    SESSION_ENDED = "session_ended", _("session ended")
-    INVITATION_CREATED = "invitation_created", _("invitation created")
-    INVITATION_ACCEPTED = "invitation_accepted", _("invitation accepted")
-    INVITATION_WITHDRAWN = "invitation_withdrawn", _("invitation withdrawn")
-    ROLE_CHANGED = "role_changed", _("role changed")
-    ORGANISATION_UPDATED = "organisation_updated", _("organisation settings changed")
-    USER_DEACTIVATED = "user_deactivated", _("user deactivated")
-    SECOND_FACTOR_RESET = "second_factor_reset", _("second factor reset")
-    PANIC_REVOKE = "panic_revoke", _("all sessions and devices revoked")
-    ERASURE = "erasure", _("erasure")
-    KEYS_ROTATED = "keys_rotated", _("keys rotated")
-    CASE_VIEWED = "case_viewed", _("case viewed")
-    CASE_LISTED = "case_listed", _("case list viewed")
-    CASE_SEARCHED = "case_searched", _("cases searched")
-    ACCESS_DENIED = "access_denied", _("access denied")
-    CASE_ASSIGNED = "case_assigned", _("case assigned")
-    STATUS_CHANGED = "status_changed", _("status changed")
-    CASE_CREATED = "case_created", _("case created")
-    CASE_UPDATED = "case_updated", _("case updated")
-    NOTE_ADDED = "note_added", _("note added")
-    DEADLINE_CHANGED = "deadline_changed", _("deadline changed")
-    ROUTE_ATTEMPT_ADDED = "route_attempt_added", _("route attempt added")
-    ROUTE_ATTEMPT_UPDATED = "route_attempt_updated", _("route attempt updated")
-    REFERENCE_CHANGED = "reference_changed", _("route or mission changed")
-    CONSENT_RECORDED = "consent_recorded", _("consent recorded")
-    CONSENT_WITHDRAWN = "consent_withdrawn", _("consent withdrawn")
-    FIELD_REVEALED = "field_revealed", _("sensitive field revealed")
-    DOCUMENT_UPLOADED = "document_uploaded", _("document uploaded")
-    DOCUMENT_DOWNLOADED = "document_downloaded", _("document downloaded")
-    DOCUMENT_UPDATED = "document_updated", _("document details changed")
-    DOCUMENT_VERIFIED = "document_verified", _("document verified or rejected")
-    LETTER_REQUESTED = "letter_requested", _("letter requested")
-    LETTER_UPDATED = "letter_updated", _("letter draft edited")
-    LETTER_CHECKED = "letter_checked", _("letter checked on the public verification page")
-    LETTER_ISSUED = "letter_issued", _("letter issued")
-    LETTER_DOWNLOADED = "letter_downloaded", _("letter downloaded")
-    LETTER_REVOKED = "letter_revoked", _("letter revoked")
-    EXPORT = "export", _("export")
-    AUDIT_VIEWED = "audit_viewed", _("audit log viewed")
-    AUDIT_EXPORTED = "audit_exported", _("audit log exported")
-    AUDIT_VERIFIED = "audit_verified", _("audit log verified")
-    CHECKPOINT = "checkpoint", _("checkpoint signed")
-    ALERT = "alert", _("alert")
+__all__ = ["Action", "AuditEvent"]
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
