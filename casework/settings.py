@@ -24,6 +24,7 @@ from casework.lib.env import (
     env_secret,
     env_str,
 )
+from casework.lib.static_headers import add_static_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -335,6 +336,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic target in production; in development WhiteNoise serves from the finders.
 STATIC_ROOT = DATA_DIR / "static" if PROD else None
 WHITENOISE_USE_FINDERS = not PROD
+# Static files get the pages' hardening (WhiteNoise answers before our middleware) and are
+# not offered to other origins (WhiteNoise's default is "Access-Control-Allow-Origin: *").
+WHITENOISE_ADD_HEADERS_FUNCTION = add_static_headers
+WHITENOISE_ALLOW_ALL_ORIGINS = False
 # Uploads larger than this are refused before they are read into memory for encryption.
 CASEWORK_UPLOAD_MAX_BYTES = env_int("CASEWORK_UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

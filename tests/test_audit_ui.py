@@ -671,3 +671,11 @@ def test_the_audit_pages_and_export_carry_no_case_content(
     for page in pages:
         assert b"CANARYxyz" not in page
         assert b"IVAN PETROV" not in page
+
+
+def test_a_date_at_the_end_of_the_calendar_is_refused_not_a_server_error(client, auditor):
+    """/audit/?date_to=9999-12-31 added a day past the last date Python knows: a 500."""
+    login_verified(client, auditor)
+    response = client.get(LOG, {"date_to": "9999-12-31", "date_from": "9999-12-31"})
+    assert response.status_code == 200
+    assert "9999" in response.content.decode()

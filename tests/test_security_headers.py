@@ -64,3 +64,37 @@ def test_a_page_from_another_organisation_user_still_gets_no_store(client, other
     user = make_user(organisation=other_organisation)
     login_verified(client, user)
     assert "no-store" in client.get(reverse("home")).headers["Cache-Control"]
+
+
+PERMISSIONS = ("camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()")
+
+
+@pytest.mark.parametrize("page", ["login", "healthz", "not_found", "home"])
+def test_every_page_denies_powerful_browser_features(responses, page):
+    policy = responses[page].headers["Permissions-Policy"]
+    for feature in PERMISSIONS:
+        assert feature in policy
+
+
+@pytest.fixture
+def static_response(client, db):
+    """A stylesheet as WhiteNoise serves it: before any of our middleware runs."""
+    response = client.get("/static/css/site.css")
+    yield response
+    response.close()
+
+
+def test_static_files_carry_the_same_hardening_as_pages(static_response):
+    assert static_response.status_code == 200
+    headers = static_response.headers
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "camera=()" in headers["Permissions-Policy"]
+
+
+def test_static_files_are_not_offered_to_other_origins(static_response):
+    """WhiteNoise answers "Access-Control-Allow-Origin: *" unless told otherwise."""
+    assert "Access-Control-Allow-Origin" not in static_response.headers

@@ -51,9 +51,9 @@ def _filtered(organisation_id: uuid.UUID, filters: dict[str, str]) -> QuerySet[A
         events = events.filter(case_id=filters["case"])
     if "date_from" in filters:
         events = events.filter(at__gte=_midnight(date.fromisoformat(filters["date_from"])))
-    if "date_to" in filters:
-        end = date.fromisoformat(filters["date_to"]) + timedelta(days=1)
-        events = events.filter(at__lt=_midnight(end))
+    last = date.fromisoformat(filters["date_to"]) if "date_to" in filters else date.max
+    if last < date.max:  # the day after 9999-12-31 does not exist: no upper bound then
+        events = events.filter(at__lt=_midnight(last + timedelta(days=1)))
     return events
 
 

@@ -11,6 +11,7 @@ from django.utils.cache import add_never_cache_headers
 
 from casework.audit.models import AuditUnavailable
 from casework.lib.datakeys import dek_cache
+from casework.lib.static_headers import PERMISSIONS_POLICY
 from crypto import DecryptionError, KeyStoreError
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,8 @@ GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 
 class SecurityHeadersMiddleware:
-    """Add Cross-Origin-Resource-Policy and forbid caching of every dynamic response.
+    """Add Cross-Origin-Resource-Policy and Permissions-Policy, and forbid caching of every
+    dynamic response.
 
     Static files are answered by WhiteNoise before this runs, so they stay cacheable;
     every page rendered by the application may hold case data and is ``no-store``.
@@ -31,6 +33,7 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         add_never_cache_headers(response)
         return response
 
