@@ -363,10 +363,15 @@ STORAGES = {
 # --- Logging ----------------------------------------------------------------------
 # Lines carry what happened, never request bodies or decrypted values.
 
+# Invitation tokens and verification codes live in URL paths: the loggers that write paths
+# (4xx answers, CSRF refusals, runserver's request lines) replace them with "…".
+_PATH_LOGGERS = ("django.request", "django.security.csrf", "django.server")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"secret_paths": {"()": "casework.lib.reporting.SecretPathFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {name: {"filters": ["secret_paths"]} for name in _PATH_LOGGERS},
     "root": {"handlers": ["console"], "level": env_str("CASEWORK_LOG_LEVEL", "INFO")},
 }

@@ -7,6 +7,8 @@ holding decrypted data, so this filter hides every POST parameter and every fram
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from django.http import HttpRequest
@@ -24,3 +26,23 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
         return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]
+
+
+# Links people follow, with a secret in their path: an invitation token, a verification code.
+SECRET_PATH = re.compile(r"/(invitation|verify)/[^\s\"?#]+")
+
+
+class SecretPathFilter(logging.Filter):
+    """Django logs the path of every 4xx answer ("Not Found: /verify/<code>/"), the CSRF
+    refusal and, under runserver, every request line: the secret part of such a path is
+    replaced before any handler writes the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        record.msg = _redacted(record.msg)
+        return True
+
+
+def _redacted(value: Any) -> Any:
+    return SECRET_PATH.sub(r"/\1/…", value) if isinstance(value, str) else value
