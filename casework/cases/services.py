@@ -28,7 +28,7 @@ from casework.cases.models import (
     Route,
     VisaApplication,
 )
-from casework.cases.workflow import CaseFacts, Status, check_transition
+from casework.cases.workflow import VERIFIED_STEP, CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
 from casework.lib.files import read_encrypted, store_encrypted
@@ -495,6 +495,15 @@ def issued_letter_for(attempt: VisaApplication | None) -> bool:
     if attempt is None:
         return False
     return bool(attempt.letters.filter(status="issued").exists())
+
+
+def verification_completed(case: Case) -> bool:
+    """Whether the case's verification was completed: at some point it moved on from
+    verification to route planning (``workflow.VERIFIED_STEP``). Leaving verification by
+    closing the case is not verifying. The one definition the status guards and the
+    letters' guard share (DOMAIN.md section 8)."""
+    source, outcome = VERIFIED_STEP
+    return bool(case.history.filter(from_status=source, to_status=outcome).exists())
 
 
 def disclosure_consent_for(case: Case, attempt: VisaApplication | None) -> bool:

@@ -683,10 +683,9 @@ def case_search(request: HttpRequest) -> HttpResponse:
 
 def _facts(user: Any, case: Case, data: dict[str, Any]) -> CaseFacts:
     """What the guards know about the case and its current route attempt."""
-    verified = case.history.filter(from_status=Status.VERIFICATION).exists()
     attempt = services.current_attempt(case)
     return CaseFacts(
-        verification_completed=verified,
+        verification_completed=services.verification_completed(case),
         approved_letter=services.issued_letter_for(attempt),
         disclosure_consent_for_authority=services.disclosure_consent_for(case, attempt),
         visa_validity_recorded=bool(attempt and attempt.valid_from and attempt.valid_until),

@@ -86,6 +86,10 @@ for _open in TRANSITIONS.keys() - {S.CLOSED}:
     TRANSITIONS[_open] |= {S.CLOSED}
 del _open
 
+# Verification has one explicit outcome: the case moves on from it to route planning, its
+# only forward path. Closing the case from verification is leaving it, not completing it.
+VERIFIED_STEP = (S.VERIFICATION, S.ROUTE_PLANNING)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CaseFacts:

@@ -30,7 +30,7 @@ from casework.audit.services import client_prefix, record
 from casework.cases.models import Consent, Document, Priority
 from casework.cases.services import EditConflict as EditConflict  # one conflict, both editors
 from casework.cases.services import case_touch
-from casework.cases.workflow import Status
+from casework.cases.services import verification_completed as case_verification_completed
 from casework.letters import codes
 from casework.letters.labels import LetterDocument
 from casework.letters.models import Letter, LetterSequence, VerificationCheck
@@ -147,8 +147,8 @@ def disclosure_consent(letter: Letter) -> Consent | None:
 
 
 def verification_completed(letter: Letter) -> bool:
-    """The case has been through verification (DOMAIN.md section 8 guard)."""
-    return bool(letter.case.history.filter(from_status=Status.VERIFICATION).exists())
+    """The case's verification was completed, as the status guards define it."""
+    return case_verification_completed(letter.case)
 
 
 def issue_refusal(letter: Letter, actor: Any) -> Any:
