@@ -140,6 +140,16 @@ class KeyRing:
             raise KeyStoreError(f"cannot retire the active key version {version}")
         del self._keks[version]
 
+    def without(self, version: int) -> KeyRing:
+        """A new ring holding every KEK but `version` (this one is left unchanged).
+
+        Retirement tries every wrapped key against this ring before saving it: the ring that
+        is proved to open them is the ring that is saved.
+        """
+        ring = KeyRing(self._keks, active=self._active, index_key=self._index_key)
+        ring.retire(version)
+        return ring
+
     # -- wrapping ---------------------------------------------------------------------------
 
     def wrap(self, dek: bytes, context: bytes) -> bytes:

@@ -69,4 +69,6 @@ class Action(models.TextChoices):
     # -- accounts --
     # -- audit --
     # -- keys and files --
+    # Refused retirements are entries too, with decision "deny".
+    KEK_RETIRED = "kek_retired", _("old key-encryption key retired")
     # -- letters and cases --

@@ -234,6 +234,7 @@ PAGES = {
 DAMAGE = {
     "altered": gettext_lazy("altered"),
     "missing": gettext_lazy("missing"),
+    "truncated": gettext_lazy("truncated"),
     "reordered": gettext_lazy("reordered"),
     "bad checkpoint": gettext_lazy("bad checkpoint"),
     "bad checkpoint signature": gettext_lazy("bad checkpoint signature"),
@@ -352,6 +353,8 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # -- accounts --
     # -- audit --
     # -- keys and files --
+    "keys_checked": (gettext_lazy("Data keys proved to open without it"), _as_is),
+    "keys_blocking": (gettext_lazy("Data keys that would have been lost"), _as_is),
     # -- letters and cases --
 }
 DETAIL_LABELS = {name: label for name, (label, _format) in DETAILS.items()}

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from casework.keystore.models import DataKey
 from casework.lib.keys import keyring
-from crypto import DataKeyCipher, DecryptionError, new_data_key, wrapped_key_version
+from crypto import DataKeyCipher, DecryptionError, KeyRing, new_data_key, wrapped_key_version
 from crypto.aead import MAX_ENCRYPTIONS_PER_KEY
 
 # Stop writing under a subject's DEK long before random 96-bit nonces could collide
@@ -133,25 +133,55 @@ def destroy_data_key(subject_id: uuid.UUID) -> bool:
 
 
 def rewrap_batch(keys: list[DataKey]) -> int:
-    """Re-wrap DEKs under the active KEK; returns how many changed (the rest already were).
+    """Re-wrap DEKs under the active KEK; returns how many were re-wrapped.
+
+    Which KEK wraps a key is read from its authenticated header, never from the
+    ``kek_version`` column: anyone who can write the table can make the column lie. A column
+    that disagrees with its header is corrected on the way.
 
     Call inside a transaction on rows fetched with ``select_for_update()``, so a concurrent
     erasure waits for this batch instead of being undone by it.
     """
     ring = keyring()
-    changed = []
+    changed, rewrapped = [], 0
     for key in keys:
         if key.wrapped is None:
             continue
         wrapped = bytes(key.wrapped)
-        if wrapped_key_version(wrapped) == ring.active_version:
+        if wrapped_key_version(wrapped) != ring.active_version:
+            key.wrapped = ring.rewrap(wrapped, wrap_context(key))
+            rewrapped += 1
+        elif key.kek_version == ring.active_version:
             continue
-        context = wrap_context(key)
-        key.wrapped = ring.wrap(ring.unwrap(wrapped, context), context)
         key.kek_version = ring.active_version
         changed.append(key)
     _save_wrapped(changed)
-    return len(changed)
+    return rewrapped
+
+
+def wrapped_batches(batch_size: int) -> Iterator[list[DataKey]]:
+    """Every data key still holding a wrapped DEK, ``batch_size`` rows at a time, walked by
+    primary key (so the table is never loaded whole)."""
+    keys = DataKey.objects.filter(wrapped__isnull=False).order_by("pk")
+    after = None
+    while True:
+        page = keys if after is None else keys.filter(pk__gt=after)
+        batch = list(page[:batch_size])
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].pk
+
+
+def opens_under(ring: KeyRing, key: DataKey) -> bool:
+    """Whether ``ring`` unwraps ``key``: proved by unwrapping, not read from a column."""
+    if key.wrapped is None:
+        return False
+    try:
+        ring.unwrap(bytes(key.wrapped), wrap_context(key))
+    except DecryptionError:
+        return False
+    return True
 
 
 def _save_wrapped(keys: list[DataKey]) -> None:

@@ -251,6 +251,27 @@ def test_it_refuses_to_retire_the_active_version(ring: KeyRing) -> None:
         ring.retire(1)
 
 
+def test_it_gives_a_ring_without_one_version_and_keeps_its_own(ring: KeyRing) -> None:
+    old = ring.wrap(DEK, CONTEXT)
+    ring.activate(ring.add())
+    new = ring.wrap(DEK, CONTEXT)
+    remaining = ring.without(1)
+    assert remaining.versions == [2]
+    assert remaining.active_version == 2
+    assert remaining.index_key == ring.index_key
+    assert remaining.unwrap(new, CONTEXT) == DEK
+    with pytest.raises(UnknownKeyVersionError):
+        remaining.unwrap(old, CONTEXT)
+    assert ring.versions == [1, 2]
+    assert ring.unwrap(old, CONTEXT) == DEK
+
+
+def test_it_refuses_a_ring_without_the_active_version(ring: KeyRing) -> None:
+    ring.add()
+    with pytest.raises(KeyStoreError, match="active"):
+        ring.without(1)
+
+
 @pytest.mark.parametrize("version", [0, 2, -1])
 def test_it_refuses_to_activate_or_retire_an_unknown_version(ring: KeyRing, version: int) -> None:
     with pytest.raises(KeyStoreError, match="not in the key ring"):

@@ -11,7 +11,7 @@ from casework.keystore.models import DataKey
 from casework.lib import datakeys
 from casework.lib.keys import keyring, save_keyring
 from casework.lib.progress import Progress
-from crypto import CryptoError
+from crypto import CryptoError, KeyRing
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             "--retire",
             type=int,
             metavar="VERSION",
-            help="remove an old KEK from the key file once no data key uses it",
+            help="remove an old KEK from the key file once every data key opens without it",
         )
         parser.add_argument("--batch-size", type=int, default=500)
 
@@ -38,7 +38,7 @@ class Command(BaseCommand):
                 self._add_kek()
             self._rewrap_all(options["batch_size"])
             if options["retire"] is not None:
-                self._retire(options["retire"])
+                self._retire(options["retire"], options["batch_size"])
         except CryptoError as exc:
             raise CommandError(str(exc)) from None
 
@@ -51,7 +51,9 @@ class Command(BaseCommand):
 
     def _rewrap_all(self, batch_size: int) -> None:
         active = keyring().active_version
-        pending = DataKey.objects.filter(wrapped__isnull=False).exclude(kek_version=active)
+        # Every wrapped key is visited: rewrap_batch reads the KEK version from the key's
+        # authenticated header, because the kek_version column can lie.
+        pending = DataKey.objects.filter(wrapped__isnull=False)
         progress = Progress(self.stderr, pending.count(), "re-wrapping data keys")
         rewrapped = 0
         after = None
@@ -71,15 +73,69 @@ class Command(BaseCommand):
             f"Re-wrapped {rewrapped} data keys under KEK version {active} in {seconds:.1f} s."
         )
 
-    def _retire(self, version: int) -> None:
+    def _retire(self, version: int, batch_size: int) -> None:
         ring = keyring()
         if version == ring.active_version:
             raise CommandError(f"KEK version {version} is active; activate another first.")
         if version not in ring.versions:
             raise CommandError(f"KEK version {version} is not in the key file.")
-        still = DataKey.objects.filter(kek_version=version).count()
-        if still:
-            raise CommandError(f"{still} data keys still use KEK version {version}; not retired.")
-        ring.retire(version)
-        save_keyring(ring)
-        self.stdout.write(f"Retired KEK version {version}.")
+        remaining = ring.without(version)
+        checked, stale, damaged = self._prove(ring, remaining, version, batch_size)
+        if stale or damaged:
+            record(
+                Action.KEK_RETIRED,
+                decision="deny",
+                kek_version=version,
+                keys_checked=checked,
+                keys_blocking=stale + damaged,
+            )
+            raise CommandError(_refusal(version, checked, stale, damaged))
+        # The ring proved to open every key is the ring saved.
+        save_keyring(remaining)
+        record(Action.KEK_RETIRED, kek_version=version, keys_checked=checked)
+        self.stdout.write(
+            f"Retired KEK version {version}: all {checked} data keys open without it."
+        )
+
+    def _prove(
+        self, ring: KeyRing, remaining: KeyRing, version: int, batch_size: int
+    ) -> tuple[int, int, int]:
+        """Unwrap every wrapped key with the remaining KEKs: (checked, stale, damaged).
+
+        Stale keys open only with the KEK to retire; damaged ones open with none.
+        """
+        total = DataKey.objects.filter(wrapped__isnull=False).count()
+        progress = Progress(
+            self.stderr, total, f"checking that data keys open without KEK version {version}"
+        )
+        checked = stale = damaged = 0
+        for batch in datakeys.wrapped_batches(batch_size):
+            for key in batch:
+                if datakeys.opens_under(remaining, key):
+                    continue
+                if datakeys.opens_under(ring, key):
+                    stale += 1
+                else:
+                    damaged += 1
+            checked += len(batch)
+            progress.advance(len(batch))
+        progress.finish()
+        return checked, stale, damaged
+
+
+def _refusal(version: int, checked: int, stale: int, damaged: int) -> str:
+    """One line: how many keys block the retirement, and what the operator does about it."""
+    line = (
+        f"{stale + damaged} of {checked} data keys do not open without KEK version {version}; "
+        "not retired."
+    )
+    if stale and not damaged:
+        line += " Run rotate_keys to re-wrap them, then retire again."
+    elif stale:
+        line += f" Run rotate_keys to re-wrap the {stale} still under it, then retire again."
+    if damaged:
+        line += (
+            f" {damaged} open under no KEK at all (damaged or moved): restore them from a "
+            "backup or erase their subjects first."
+        )
+    return line
