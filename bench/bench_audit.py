@@ -80,7 +80,7 @@ def fill(count: int) -> None:
 
 def bench_verify() -> None:
     from casework.audit.models import ChainHead
-    from casework.audit.services import verify_chain
+    from casework.audit.verification import verify_chain
 
     size = ChainHead.objects.get(pk=1).seq
     started = time.perf_counter()

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from casework.accounts.roles import Role
 from casework.audit import services as audit_services
+from casework.audit import verification
 from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import Action, AuditEvent
 from casework.cases.models import Case
@@ -138,7 +139,7 @@ def test_a_failed_verification_is_mailed_to_every_organisation(
     with behind_the_orms_back() as cursor:
         cursor.execute("UPDATE audit_auditevent SET action = 'logout' WHERE seq = 1")
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = audit_services.verify_and_record()
+        outcome = verification.verify_and_record()
     assert not outcome.ok
     assert alerts(AlertKind.VERIFICATION_FAILED).get().details["first_bad"] == 1
     assert sorted(m.to[0] for m in mail.outbox) == [MAILBOX, "security@beta.example"]

@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from casework.audit import services as audit_services
 from casework.audit.models import Action, AppendOnlyError, AuditEvent, Checkpoint
-from casework.audit.services import record, verify_chain, write_checkpoint
+from casework.audit.services import record, write_checkpoint
+from casework.audit.verification import verify_chain
 from crypto.audit_chain import chain_hash, new_signing_key, sign_checkpoint
 from tests.canaries import CANARIES, find_canaries
 from tests.conftest import login_verified, make_user
@@ -128,7 +129,7 @@ def test_truncating_the_log_fails_against_an_exported_checkpoint(settings, tmp_p
         cursor.execute("UPDATE audit_chainhead SET seq = 10")
     assert verify_chain().ok  # inside the database everything looks consistent...
     result = verify_chain(exported.read_text())  # ...but not against what was kept outside
-    assert not result.ok and result.first_bad == 11 and result.damage == "missing"
+    assert not result.ok and result.first_bad == 11 and result.damage == "truncated"
 
 
 def test_two_checkpoints_with_the_same_size_and_different_heads_raise_equivocation():

@@ -39,6 +39,10 @@ class AlertKind(models.TextChoices):
     ACCESS_DENIED = "access_denied", gettext_lazy("access to an object was refused")
     DECRYPTION_FAILED = "decryption_failed", gettext_lazy("a record could not be decrypted")
     VERIFICATION_FAILED = "verification_failed", gettext_lazy("audit log verification failed")
+    CHECKPOINT_REFUSED = (
+        "checkpoint_refused",
+        gettext_lazy("the audit log no longer extends its exported checkpoints"),
+    )
 
 
 # Kinds an attacker can trigger at will (by guessing URLs or paging through cases) are

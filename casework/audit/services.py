@@ -1,12 +1,13 @@
-"""The single write path of the audit log (``record``), checkpoints and verification."""
+"""The single write path of the audit log (``record``) and its signed checkpoints.
+
+Verification, which raises alerts that are themselves written with ``record``, lives in
+``verification.py``.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,18 +23,9 @@ from casework.audit.models import (
     AuditUnavailable,
     ChainHead,
     Checkpoint,
-    Verification,
 )
-from casework.audit.signing import public_key, signing_key
-from crypto.audit_chain import (
-    ChainBroken,
-    CheckpointError,
-    chain_hash,
-    sign_checkpoint,
-    split_checkpoints,
-    verify_checkpoint,
-    walk,
-)
+from casework.audit.signing import signing_key
+from crypto.audit_chain import chain_hash, sign_checkpoint
 
 
 def client_prefix(request: HttpRequest | None) -> str:
@@ -165,176 +157,3 @@ def write_checkpoint(size: int | None = None, head: str | None = None) -> Checkp
         signing_key(), origin=settings.CASEWORK_AUDIT_ORIGIN, size=size, head=head
     )
     return Checkpoint.objects.create(size=size, head=head, text=text)
-
-
-@dataclass(frozen=True)
-class VerificationResult:
-    ok: bool
-    checked: int
-    first_bad: int | None = None
-    damage: str = ""
-    message: str = ""
-
-
-def _entries() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
-    """Stream the chain in seq order as plain rows, in constant memory.
-
-    A raw cursor that asks the database for text (timestamps already in the canonical form
-    on PostgreSQL), not the ORM: verification reads every entry ever written, and per-row
-    conversions cost more than the hashing (bench/bench_audit.py).
-    """
-    text = _AS_TEXT.get(connection.vendor, {})
-    columns = ", ".join(text.get(name, name) for name in ("prev_hash", "hash", *CANONICAL_COLUMNS))
-    sql = f"SELECT {columns} FROM {_EVENTS} ORDER BY seq"  # noqa: S608
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(5000):
-            for (
-                prev,
-                stored,
-                seq,
-                at,
-                actor,
-                org,
-                action,
-                decision,
-                t_type,
-                t_id,
-                case,
-                client,
-                details,
-            ) in rows:  # noqa: E501
-                yield (
-                    seq,
-                    prev,
-                    stored,
-                    {
-                        "seq": seq,
-                        "at": _utc_text(at),
-                        "actor_id": _uuid_text(actor),
-                        "organisation_id": _uuid_text(org),
-                        "action": action,
-                        "decision": decision,
-                        "target_type": t_type,
-                        "target_id": t_id,
-                        "case_id": _uuid_text(case),
-                        "client": client,
-                        "details": json.loads(details),
-                    },
-                )
-
-
-# Columns read as text, in the form canonical_fields() gives them where the database can.
-_AS_TEXT = {
-    "postgresql": {
-        "at": """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-        "actor_id": "actor_id::text",
-        "organisation_id": "organisation_id::text",
-        "case_id": "case_id::text",
-        "details": "details::text",
-    },
-    # An expression has no declared type, so the driver leaves it as the stored text.
-    "sqlite": {"at": "CAST(at AS TEXT)"},
-}
-
-
-def _utc_text(value: str) -> str:
-    """The canonical timestamp; SQLite keeps ``2026-01-02 03:04:05[.ffffff]`` in UTC."""
-    if value.endswith("Z"):
-        return value
-    return f"{value[:10]}T{value[11:19]}.{value[20:26] or '000000'}Z"
-
-
-def _uuid_text(value: str | None) -> str | None:
-    """The canonical (hyphenated) UUID; SQLite keeps 32 hex digits."""
-    if value and len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return value or None
-
-
-def verify_chain(
-    external_checkpoints: str | None = None, progress: Any = None
-) -> VerificationResult:
-    """Recompute the chain and check every checkpoint (stored and, if given, external)."""
-    key = public_key()
-    try:
-        stored = [verify_checkpoint(key, c.text) for c in Checkpoint.objects.all()]
-        external = [
-            verify_checkpoint(key, text) for text in split_checkpoints(external_checkpoints or "")
-        ]
-    except CheckpointError as problem:
-        return VerificationResult(False, 0, None, "bad checkpoint signature", str(problem))
-    wanted: dict[int, str] = {}
-    for checkpoint in [*stored, *external]:
-        if wanted.setdefault(checkpoint.size, checkpoint.head) != checkpoint.head:
-            return VerificationResult(
-                False,
-                0,
-                checkpoint.size,
-                "equivocation",
-                f"two checkpoints disagree about entry {checkpoint.size}",
-            )
-    checked = 0
-    try:
-        for seq, head in walk(_entries()):
-            checked = seq
-            if progress is not None and seq % 10_000 == 0:
-                progress(seq)
-            if seq in wanted and wanted[seq] != head:
-                return VerificationResult(
-                    False,
-                    checked,
-                    seq,
-                    "bad checkpoint",
-                    f"entry {seq} does not match its signed checkpoint",
-                )
-    except ChainBroken as broken:
-        return VerificationResult(False, checked, broken.seq, broken.damage, str(broken))
-    beyond = [size for size in wanted if size > checked]
-    if beyond:
-        size = min(beyond)
-        return VerificationResult(
-            False,
-            checked,
-            checked + 1,
-            "missing",
-            f"a signed checkpoint covers {size} entries but the log has {checked}",
-        )
-    return VerificationResult(True, checked)
-
-
-def verify_and_record(
-    external_checkpoints: str | None = None,
-    progress: Any = None,
-    *,
-    actor: Any = None,
-    request: HttpRequest | None = None,
-) -> Verification:
-    """Verify, keep the result for the auditors' banner, and raise an alert on failure."""
-    from casework.audit.alerts import AlertKind, raise_alert  # alerts build on record()
-
-    result = verify_chain(external_checkpoints, progress)
-    with transaction.atomic():
-        outcome = Verification.objects.create(
-            ok=result.ok,
-            checked=result.checked,
-            first_bad=result.first_bad,
-            damage=result.damage,
-            message=result.message[:200],
-        )
-        found: dict[str, Any] = {
-            "checked": result.checked,
-            "first_bad": result.first_bad,
-            "damage": result.damage,
-        }
-        if result.ok:
-            record(Action.AUDIT_VERIFIED, actor=actor, request=request, **found)
-        else:  # concerns every organisation: the entry carries positions, nothing else
-            raise_alert(
-                AlertKind.VERIFICATION_FAILED,
-                organisation_id=None,
-                actor=actor,
-                request=request,
-                **found,
-            )
-    return outcome

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts.decorators import role_required, safe_next, step_up_required
 from casework.accounts.roles import Role
-from casework.audit import alerts, labels, lookups, services
+from casework.audit import alerts, labels, lookups, services, verification
 from casework.audit.forms import AuditFilterForm
 from casework.audit.models import Action, AuditEvent, Verification
 
@@ -187,7 +187,7 @@ def _known(
 @require_POST
 @step_up_required
 def audit_verify(request: HttpRequest) -> HttpResponse:
-    outcome = services.verify_and_record(actor=request.user, request=request)
+    outcome = verification.verify_and_record(actor=request.user, request=request)
     if outcome.ok:
         messages.success(
             request,

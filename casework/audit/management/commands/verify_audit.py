@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casework.audit.models import ChainHead
-from casework.audit.services import verify_and_record
+from casework.audit.verification import verify_and_record
 from casework.lib.progress import Progress
 from crypto import KeyStoreError
 
