@@ -88,6 +88,10 @@ class Letter(EncryptedModel):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     issued_at = models.DateTimeField(null=True, blank=True)
+    # What the public verification page shows, as the letter printed it: a later edit of
+    # the letterhead or of the route's authority must not change what a genuine letter
+    # is checked against.
+    issuer_name = models.CharField(max_length=200, blank=True)  # the letterhead's name
     authority = models.CharField(max_length=300, blank=True)  # the addressee, as printed
     pdf_storage_name = models.CharField(max_length=100, blank=True, editable=False)
     pdf_sha256 = models.CharField(max_length=64, blank=True, editable=False)

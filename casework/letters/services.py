@@ -202,6 +202,7 @@ def _issue(actor: Any, letter: Letter, stored: list[str], request: Any) -> Lette
     code = codes.new_code()
     locked.reference = _next_reference(organisation, now.year)
     locked.issued_at, locked.issued_by = now, actor
+    locked.issuer_name = organisation.letter_name  # printed and shown as verified: a snapshot
     locked.authority = addressee_authority(locked)
     html = letter_html(locked, code=code)
     try:
@@ -303,6 +304,7 @@ def letter_context(letter: Letter, *, code: str | None) -> dict[str, Any]:
     return {
         "letter": letter,
         "org": letter.organisation,
+        "issuer": letter.issuer_name or letter.organisation.letter_name,
         "about": letter.organisation.about.get(letter.language, ""),
         "applicant": applicant,
         "case": case,
