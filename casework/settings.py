@@ -343,7 +343,10 @@ WHITENOISE_ALLOW_ALL_ORIGINS = False
 # Uploads larger than this are refused before they are read into memory for encryption.
 CASEWORK_UPLOAD_MAX_BYTES = env_int("CASEWORK_UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Uploads stay in memory up to CASEWORK_UPLOAD_MAX_BYTES and are refused beyond it while they
+# stream; no plaintext upload is ever spooled to a temporary file (casework/lib/uploads.py).
+FILE_UPLOAD_HANDLERS = ["casework.lib.uploads.MemoryOnlyUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # read by Django's own handlers only, unused here
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
