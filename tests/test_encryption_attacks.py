@@ -6,12 +6,13 @@ Whatever ciphertext an attacker moves, reading it must raise, never show another
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from casework.accounts.models import Organisation
 from casework.cases.models import Applicant
 from casework.keystore.models import DataKey
-from casework.lib.fields import encrypted_fields
+from casework.lib.fields import EncryptedModel, encrypted_fields
 from crypto import DecryptionError
 from tests.factories import make_applicant
 
@@ -131,3 +132,130 @@ def test_swapping_a_whole_row_identity_fails(organisation):
     for field in ENCRYPTED:
         with pytest.raises(DecryptionError):
             getattr(loaded, field)
+
+
+# -- two records under the same data key ------------------------------------------------------
+# Between two applicants the data keys differ, so a moved value fails even without the record
+# id in the AAD. Every record of one applicant (their cases, notes, documents, route attempts,
+# letters) and every device of one user share a data key: only the record id tells them apart.
+
+
+def _two_of(model_label, caseworker, coordinator):
+    """Two records of one model under one data key, each with every encrypted field set."""
+    from casework.cases.models import Case, CaseStatusChange, Document, Note, Route
+    from casework.cases.models import VisaApplication as Attempt
+    from casework.cases.services import case_create
+    from casework.letters.models import Letter
+    from tests.conftest import make_totp
+
+    if model_label == "accounts.totpdevice":
+        return make_totp(caseworker)[0], make_totp(caseworker)[0]
+    case = case_create(actor=coordinator, applicant_fields={"legal_name_latin": "A B"})
+    common = {"organisation": case.organisation, "applicant": case.applicant}
+
+    def make(n):
+        if model_label == "cases.case":
+            if n == 0:
+                case.priority_override_reason, case.narrative, case.safety_plan = "r0", "n0", "s0"
+                case.save()
+                return case
+            return Case.objects.create(
+                **common,
+                code="SAME-KEY-2",
+                priority_override_reason="r1",
+                narrative="n1",
+                safety_plan="s1",
+            )
+        if model_label == "cases.note":
+            return Note.objects.create(**common, case=case, author=caseworker, text=f"note {n}")
+        if model_label == "cases.casestatuschange":
+            return CaseStatusChange.objects.create(
+                **common,
+                case=case,
+                from_status="a",
+                to_status="b",
+                by=caseworker,
+                reason=f"reason {n}",
+            )
+        if model_label == "cases.document":
+            return Document.objects.create(
+                **common,
+                case=case,
+                doc_type="other",
+                title=f"title {n}",
+                storage_name=f"x{n}",
+                sha256="0" * 64,
+                mime="application/pdf",
+                size=1,
+                uploaded_by=caseworker,
+            )
+        attempt = Attempt.objects.create(
+            **common,
+            case=case,
+            route=Route.objects.first(),
+            authority_file_number=f"afn {n}",
+            pre_approval_reference=f"par {n}",
+            visa_number=f"vn {n}",
+        )
+        if model_label == "cases.visaapplication":
+            return attempt
+        assert model_label == "letters.letter"
+        return Letter.objects.create(
+            **common,
+            case=case,
+            attempt=attempt,
+            kind="support",
+            language="en",
+            requested_by=caseworker,
+            facts=f"f {n}",
+            why_route=f"w {n}",
+            urgency=f"u {n}",
+            revoke_reason=f"rr {n}",
+        )
+
+    return make(0), make(1)
+
+
+def _shared_key_models():
+    return sorted(
+        model._meta.label_lower
+        for model in apps.get_models()
+        if issubclass(model, EncryptedModel) and model.DATA_SUBJECT_ATTR != "id"
+    )
+
+
+SHARED_KEY_FIELDS = [
+    (label, field.name)
+    for label in _shared_key_models()
+    for field in encrypted_fields(apps.get_model(label))
+]
+
+
+def test_every_model_whose_records_share_a_data_key_is_covered_here():
+    assert _shared_key_models() == [
+        "accounts.totpdevice",
+        "cases.case",
+        "cases.casestatuschange",
+        "cases.document",
+        "cases.note",
+        "cases.visaapplication",
+        "letters.letter",
+    ]
+
+
+@pytest.mark.parametrize(("model_label", "field"), SHARED_KEY_FIELDS)
+def test_a_value_copied_to_another_record_under_the_same_data_key_fails(
+    caseworker, coordinator, model_label, field
+):
+    source, target = _two_of(model_label, caseworker, coordinator)
+    model = type(target)
+    assert source.data_subject_id() == target.data_subject_id()  # one data key for both
+    col = model._meta.get_field(field).column
+    pk = model._meta.pk
+    raw(
+        f"UPDATE {model._meta.db_table} SET {col} = (SELECT {col} FROM "  # noqa: S608
+        f"{model._meta.db_table} WHERE {pk.column} = %s) WHERE {pk.column} = %s",
+        [pk.get_db_prep_value(source.pk, connection), pk.get_db_prep_value(target.pk, connection)],
+    )
+    with pytest.raises(DecryptionError):
+        getattr(model.objects.get(pk=target.pk), field)
