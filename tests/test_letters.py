@@ -529,7 +529,7 @@ def test_the_worker_serves_only_files_inside_its_asset_directory():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("safe \u202egnp.exe", "invisible text-direction characters"),
+        ("safe \u202egnp.exe", "Remove the invisible characters (U+202E)"),
         ("x" * 20_001, "at most 20000 characters"),
     ],
 )

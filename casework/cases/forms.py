@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from casework.cases.invisible import refuse_invisible
 from casework.cases.models import (
     DOCUMENT_LANGUAGES,
     Consent,
@@ -81,8 +82,13 @@ def _in_the_past(cleaned: dict[str, Any], name: str, message: Any) -> list[tuple
 
 
 def _sensitive_text(label: Any, max_length: int = 200) -> forms.CharField:
+    """Names, numbers and references: a letter may print them, so no invisible characters."""
     return forms.CharField(
-        label=label, max_length=max_length, required=False, widget=forms.TextInput(attrs=SENSITIVE)
+        label=label,
+        max_length=max_length,
+        required=False,
+        widget=forms.TextInput(attrs=SENSITIVE),
+        validators=[refuse_invisible],
     )
 
 
@@ -156,9 +162,13 @@ class ApplicantFields(forms.Form):
             self.add_error("date_of_birth", _("A date of birth cannot be in the future."))
 
 
-def _encrypted_text(label: Any, rows: int = 3) -> forms.CharField:
+def _encrypted_text(label: Any, rows: int = 3, *, printed: bool = False) -> forms.CharField:
+    """``printed``: a letter may print it, so no invisible characters."""
     return forms.CharField(
-        label=label, required=False, widget=forms.Textarea(attrs={**SENSITIVE, "rows": rows})
+        label=label,
+        required=False,
+        widget=forms.Textarea(attrs={**SENSITIVE, "rows": rows}),
+        validators=[refuse_invisible] if printed else [],
     )
 
 
@@ -178,8 +188,8 @@ class IntakeForm(DateWarnings, ApplicantFields):
     narrative = _encrypted_text(_("What happened (narrative)"), rows=6)
     risk_notes = _encrypted_text(_("Risk-relevant facts (kept encrypted)"))
     # Masked on the case page like everywhere else: shown only on request, audited.
-    gender_identity = _encrypted_text(_("Gender identity"), rows=1)
-    sexual_orientation = _encrypted_text(_("Sexual orientation"), rows=1)
+    gender_identity = _encrypted_text(_("Gender identity"), rows=1, printed=True)
+    sexual_orientation = _encrypted_text(_("Sexual orientation"), rows=1, printed=True)
     health_notes = _encrypted_text(_("Health notes"), rows=2)
     safety_plan = _encrypted_text(_("Safety plan"), rows=2)
     open_anyway = forms.BooleanField(
@@ -346,6 +356,7 @@ class CaseEditForm(DateWarnings, ApplicantFields):
         "sexual_orientation": ("applicant", _("Sexual orientation")),
         "health_notes": ("applicant", _("Health notes")),
     }
+    PRINTED_MASKED = ("gender_identity", "sexual_orientation")  # a letter may state them
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -355,6 +366,7 @@ class CaseEditForm(DateWarnings, ApplicantFields):
                 help_text=_("Not shown here. Type to replace; leave empty to keep."),
                 required=False,
                 widget=forms.Textarea(attrs={**SENSITIVE, "rows": 2}),
+                validators=[refuse_invisible] if name in self.PRINTED_MASKED else [],
             )
             self.fields[f"clear_{name}"] = forms.BooleanField(
                 label=format_lazy(_("Clear: {label}"), label=label), required=False
@@ -661,6 +673,13 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable
             "effective_until": forms.DateInput(attrs={"type": "date"}),
         }
 
+    PRINTED = ("legal_basis", "visa_type", "deciding_authority")  # every letter prints them
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.PRINTED:
+            self.fields[name].validators.append(refuse_invisible)
+
     def clean_destination_state(self) -> str:
         state = str(self.cleaned_data["destination_state"]).strip().upper()
         if state not in DESTINATION_STATES:
@@ -690,6 +709,13 @@ class MissionForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Mission
         fields = ["state", "host_country", "city", "kind", "name"]
+
+    PRINTED = ("name", "city")  # a letter sent via the mission prints them
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.PRINTED:
+            self.fields[name].validators.append(refuse_invisible)
 
     def clean_state(self) -> str:
         state = str(self.cleaned_data["state"]).strip().upper()

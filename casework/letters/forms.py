@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from casework.cases.invisible import refuse_invisible
 from casework.cases.labels import attempt_label
 from casework.cases.models import Document, Mission, VisaApplication
 from casework.letters.models import LETTER_LANGUAGES, Letter
 
 FREE_TEXT_LIMIT = 20_000
-# Invisible direction controls (U+202A-U+202E, U+2066-U+2069) can make a printed sentence
-# read differently from what was typed: refused rather than rendered.
-BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 SENSITIVE = {"autocomplete": "off", "spellcheck": "false", "rows": 6}
 
 
@@ -25,6 +22,9 @@ def _free_text(label: Any, help_text: Any = "") -> forms.CharField:
         max_length=FREE_TEXT_LIMIT,
         strip=False,
         widget=forms.Textarea(attrs=SENSITIVE),
+        # Invisible characters (direction controls, zero-width spaces...) can make a printed
+        # sentence read differently from what was typed: refused rather than rendered.
+        validators=[refuse_invisible],
     )
 
 
@@ -64,19 +64,6 @@ class LetterFieldsForm(forms.Form):
         self.fields["annexes"].label_from_instance = _annex_label  # type: ignore[attr-defined]
         self.fields["mission"].queryset = Mission.objects.all()  # type: ignore[attr-defined]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in ("facts", "why_route", "urgency"):
-            if BIDI_CONTROLS.search(cleaned.get(name) or ""):
-                self.add_error(
-                    name,
-                    _(
-                        "Remove the invisible text-direction characters (U+202A to U+202E, "
-                        "U+2066 to U+2069): they can make the letter read differently."
-                    ),
-                )
-        return cleaned
-
     def check_mission(self, attempt: Any) -> None:
         mission = self.cleaned_data.get("mission")
         if mission is not None and mission.state != attempt.route.destination_state:
@@ -112,7 +99,7 @@ class LetterRequestForm(LetterFieldsForm):
         self.fields["attempt"].label_from_instance = attempt_label  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("attempt") is not None:
             self.check_mission(cleaned["attempt"])
         return cleaned

@@ -22,11 +22,13 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import client_prefix, record
+from casework.cases.invisible import invisible_characters
 from casework.cases.models import Consent, Document, Priority
 from casework.cases.services import EditConflict as EditConflict  # one conflict, both editors
 from casework.cases.services import case_touch
@@ -172,7 +174,69 @@ def issue_refusal(letter: Letter, actor: Any) -> Any:
         )
     if not (letter.facts or "").strip():
         return _("Write the facts establishing the risk before issuing.")
+    for label, value in printed_fields(letter):
+        if invisible_characters(value):
+            return invisible_refusal(label)
     return None
+
+
+def invisible_refusal(label: Any) -> Any:
+    """The refusal names the field, never its value (which may be a name)."""
+    return format_lazy(
+        _(
+            "“{field}” holds invisible characters (text-direction controls, zero-width "
+            "spaces or the like) that would make the letter read differently from what was "
+            "typed: correct it before issuing."
+        ),
+        field=label,
+    )
+
+
+def _label(obj: Any, name: str) -> Any:
+    """ "Applicant: legal name (Latin)": the model's name and the field's, both translated."""
+    meta = obj._meta
+    return format_lazy(
+        "{model}: {field}",
+        model=capfirst(meta.verbose_name),
+        field=meta.get_field(name).verbose_name,
+    )
+
+
+def printed_fields(letter: Letter) -> list[tuple[Any, str | None]]:
+    """(label, value) of everything a person typed that this letter prints: the letterhead,
+    the applicant's particulars, the route, mission and attempt, the annexes' titles and
+    the free text (SECURITY.md "Letters"). The rendered letter is checked once more."""
+    organisation, applicant, attempt = letter.organisation, letter.applicant, letter.attempt
+    named = "legal_name" if organisation.legal_name else "name"
+    fields: list[tuple[Any, Any]] = [
+        (organisation, named),
+        *((organisation, n) for n in LETTERHEAD),
+    ]
+    fields += [(applicant, "legal_name_latin"), (applicant, "international_passport_no")]
+    if letter.include_sogi:
+        fields += [(applicant, "sexual_orientation"), (applicant, "gender_identity")]
+    fields += [(attempt, "authority_file_number")]
+    fields += [(attempt.route, name) for name in ("legal_basis", "visa_type", "deciding_authority")]
+    if letter.mission is not None:
+        fields += [(letter.mission, "name"), (letter.mission, "city")]
+    fields += [(document, "title") for document in letter.annexes.all()]
+    fields += [(letter, name) for name in ("facts", "why_route", "urgency")]
+    printed = [(_label(obj, name), getattr(obj, name)) for obj, name in fields]
+    about = (
+        organisation.about.get(letter.language, "") if isinstance(organisation.about, dict) else ""
+    )
+    return [*printed, (_label(organisation, "about"), str(about))]
+
+
+LETTERHEAD = (
+    "registration",
+    "address",
+    "website",
+    "letter_contact",
+    "signatory_name",
+    "signatory_title",
+    "verification_contact",
+)
 
 
 # --- issuing -----------------------------------------------------------------------------
@@ -205,6 +269,13 @@ def _issue(actor: Any, letter: Letter, stored: list[str], request: Any) -> Lette
     locked.issuer_name = organisation.letter_name  # printed and shown as verified: a snapshot
     locked.authority = addressee_authority(locked)
     html = letter_html(locked, code=code)
+    if invisible_characters(html):  # whatever printed_fields() may have missed
+        raise LetterRefused(
+            _(
+                "The letter would print invisible characters (text-direction controls, "
+                "zero-width spaces or the like); nothing was issued. Tell an administrator."
+            )
+        )
     try:
         pdf = renderer().render(html, {"qr.svg": qr_svg(verify_url(code))}).pdf
         pdf = seal_pdf(pdf, organisation)
