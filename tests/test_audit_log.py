@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from casework.audit import services as audit_services
 from casework.audit.models import Action, AppendOnlyError, AuditEvent, Checkpoint
-from casework.audit.services import record, write_checkpoint
-from casework.audit.verification import verify_chain
-from crypto.audit_chain import chain_hash, new_signing_key, sign_checkpoint
+from casework.audit.services import record
+from casework.audit.signing import signing_key
+from casework.audit.verification import sign_checkpoint, verify_chain
+from crypto.audit_chain import chain_hash, new_signing_key, sign_tree_head
 from tests.canaries import CANARIES, find_canaries
 from tests.conftest import login_verified, make_user
 from tests.factories import make_applicant
@@ -46,12 +47,26 @@ def behind_the_orms_back():
                 cursor.execute("ALTER TABLE audit_checkpoint ENABLE TRIGGER USER")
 
 
-def test_an_untouched_log_verifies(settings):
-    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 7
-    fill(30)
+def signed_every(every, count):
+    """``count`` entries with a checkpoint signed after each ``every`` of them, as the
+    scheduled audit_checkpoint does."""
+    for _ in range(count // every):
+        fill(every)
+        sign_checkpoint()
+    fill(count % every)
+
+
+def test_an_untouched_log_verifies():
+    signed_every(7, 30)
     result = verify_chain()
     assert result.ok and result.checked == 30
-    assert Checkpoint.objects.count() == 4  # at 7, 14, 21, 28
+    assert list(Checkpoint.objects.values_list("size", flat=True)) == [7, 14, 21, 28]
+
+
+def test_appending_an_entry_signs_nothing():
+    """The web process appends; only audit_checkpoint, run as the signer, signs."""
+    fill(250)
+    assert not Checkpoint.objects.exists()
 
 
 @pytest.mark.parametrize("k", [1, 5, 10])
@@ -82,9 +97,8 @@ def test_two_swapped_entries_are_found():
     assert not result.ok and result.first_bad == 4
 
 
-def test_a_rewritten_chain_with_recomputed_hashes_fails_its_signed_checkpoint(settings):
-    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 5
-    fill(12)
+def test_a_rewritten_chain_with_recomputed_hashes_fails_its_signed_checkpoint():
+    signed_every(5, 12)
     # The attacker changes entry 3 and recomputes every hash after it: the chain is
     # self-consistent again, but no longer matches the checkpoint signed at entry 5.
     events = list(AuditEvent.objects.order_by("seq"))
@@ -107,7 +121,7 @@ def test_a_rewritten_chain_with_recomputed_hashes_fails_its_signed_checkpoint(se
 
 def test_a_forged_checkpoint_does_not_verify(settings):
     fill(3)
-    forged = sign_checkpoint(new_signing_key(), origin="x", size=3, head="0" * 64)
+    forged = sign_tree_head(new_signing_key(), origin="x", size=3, root=bytes(32))
     with behind_the_orms_back() as cursor:
         cursor.execute(
             "INSERT INTO audit_checkpoint (size, head, text, created_at) "
@@ -120,7 +134,6 @@ def test_a_forged_checkpoint_does_not_verify(settings):
 
 def test_truncating_the_log_fails_against_an_exported_checkpoint(settings, tmp_path):
     fill(20)
-    write_checkpoint()
     exported = tmp_path / "checkpoints.txt"
     call_command("audit_checkpoint", "--export", str(exported))
     with behind_the_orms_back() as cursor:
@@ -132,12 +145,10 @@ def test_truncating_the_log_fails_against_an_exported_checkpoint(settings, tmp_p
     assert not result.ok and result.first_bad == 11 and result.damage == "truncated"
 
 
-def test_two_checkpoints_with_the_same_size_and_different_heads_raise_equivocation():
+def test_two_checkpoints_with_the_same_size_and_different_roots_raise_equivocation():
     fill(4)
-    write_checkpoint()
-    from casework.audit.signing import signing_key
-
-    other = sign_checkpoint(signing_key(), origin="safe-passage-casework", size=4, head="a" * 64)
+    sign_checkpoint()
+    other = sign_tree_head(signing_key(), origin="safe-passage-casework", size=4, root=bytes(32))
     result = verify_chain(other)
     assert not result.ok and result.damage == "equivocation"
 
@@ -166,7 +177,7 @@ def test_postgresql_refuses_update_and_delete_even_for_the_owner(statement):
     if connection.vendor != "postgresql":
         pytest.skip("database triggers are PostgreSQL's; CI runs this there (R40, R66)")
     fill(5)
-    write_checkpoint()
+    sign_checkpoint()
     with (
         pytest.raises(DatabaseError, match="append-only"),
         transaction.atomic(),
@@ -207,17 +218,17 @@ def _app_role_statements(role):
         "DELETE FROM audit_checkpoint",
     ],
 )
-def test_the_deployed_app_role_may_append_but_not_change_the_log(statement, settings):
+def test_the_deployed_app_role_may_append_but_not_change_the_log(statement):
     if connection.vendor != "postgresql":
         pytest.skip("database roles are PostgreSQL's; CI runs this there (R40, R66)")
-    settings.CASEWORK_AUDIT_CHECKPOINT_EVERY = 3
     role = f"casework_app_test_{uuid.uuid4().hex[:8]}"  # created in the test's transaction
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {role} NOLOGIN")
         for granted in _app_role_statements(role):
             cursor.execute(granted)
         cursor.execute(f"SET ROLE {role}")
-    fill(3)  # the application's own appends, checkpoint included, work as that role
+    fill(3)  # the application's own appends work as that role
+    sign_checkpoint()  # and so does the signer's, connecting with the same grants
     assert Checkpoint.objects.filter(size=3).exists()
     with (
         pytest.raises(DatabaseError) as refused,

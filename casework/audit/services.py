@@ -1,7 +1,8 @@
-"""The single write path of the audit log (``record``) and its signed checkpoints.
+"""The single write path of the audit log (``record``).
 
-Verification, which raises alerts that are themselves written with ``record``, lives in
-``verification.py``.
+The web process appends and never signs: checkpoints are signed by ``audit_checkpoint``,
+run by an operating-system user of its own that alone can read the signing key, after it
+has verified the log (``verification.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from casework.audit.models import (
     AuditEvent,
     AuditUnavailable,
     ChainHead,
-    Checkpoint,
 )
-from casework.audit.signing import signing_key
-from crypto.audit_chain import chain_hash, sign_checkpoint
+from crypto.audit_chain import chain_hash
 
 
 def client_prefix(request: HttpRequest | None) -> str:
@@ -96,8 +95,6 @@ def record(
             event.hash = chain_hash(event.prev_hash, event.canonical_fields())
             _insert(cursor, event)
             cursor.execute(_sql["update_head"], [event.seq, event.hash])
-            if event.seq % settings.CASEWORK_AUDIT_CHECKPOINT_EVERY == 0:
-                write_checkpoint(event.seq, event.hash)
     except DatabaseError as problem:
         raise AuditUnavailable(f"audit entry not written: {type(problem).__name__}") from problem
     return event
@@ -143,17 +140,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
-
-
-def write_checkpoint(size: int | None = None, head: str | None = None) -> Checkpoint:
-    """Sign the chain head (the current one unless given) and keep the checkpoint."""
-    if size is None or head is None:
-        current = ChainHead.objects.get(pk=1)
-        size, head = current.seq, current.hash
-    existing = Checkpoint.objects.filter(size=size).first()
-    if existing is not None:
-        return existing
-    text = sign_checkpoint(
-        signing_key(), origin=settings.CASEWORK_AUDIT_ORIGIN, size=size, head=head
-    )
-    return Checkpoint.objects.create(size=size, head=head, text=text)

@@ -1,8 +1,10 @@
 """Verifying the audit log, and exporting its checkpoints to a file kept off the host.
 
-Both recompute the whole chain from the entries and check it against every signed checkpoint,
-the database's own and those of the exported file; both keep a failure for the auditors'
-banner and raise an alert. The export also refuses to sign or copy anything when the log is
+Both recompute the whole chain and the Merkle tree from the entries and check them against
+every signed checkpoint, the database's own and those of the exported file, and prove with a
+consistency proof that the log extends the newest checkpoint of the file, as a witness
+holding only that checkpoint would; both keep a failure for the auditors' banner and raise
+an alert. The export also refuses to sign or copy anything when the log is
 not a consistent extension of what the file already holds: a log shortened by someone with
 database access must not be able to overwrite the evidence of its former length.
 """
@@ -17,20 +19,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.http import HttpRequest
 
 from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import CANONICAL_COLUMNS, Action, AuditEvent, Checkpoint, Verification
-from casework.audit.services import record, write_checkpoint
-from casework.audit.signing import public_key
+from casework.audit.services import record
+from casework.audit.signing import public_key, signing_key
 from crypto.audit_chain import (
     GENESIS,
     ChainBroken,
     CheckpointError,
+    TreeHead,
+    read_checkpoint,
+    sign_tree_head,
     split_checkpoints,
-    verify_checkpoint,
     walk,
+)
+from crypto.merkle import (
+    EMPTY_ROOT,
+    ProofError,
+    Subtrees,
+    Tree,
+    consistency_ranges,
+    inclusion_ranges,
+    verify_consistency,
 )
 
 _EVENTS = AuditEvent._meta.db_table
@@ -44,10 +59,11 @@ class VerificationResult:
     damage: str = ""
     message: str = ""
     head: str = GENESIS  # the recomputed hash of entry ``checked``
+    root: bytes = EMPTY_ROOT  # the recomputed Merkle root of entries 1..checked
 
 
-def _entries() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
-    """Stream the chain in seq order as plain rows, in constant memory.
+def _entries(upto: int) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+    """Stream the chain up to entry ``upto`` in seq order as plain rows, in constant memory.
 
     A raw cursor that asks the database for text (timestamps already in the canonical form
     on PostgreSQL), not the ORM: verification reads every entry ever written, and per-row
@@ -55,9 +71,9 @@ def _entries() -> Iterator[tuple[int, str, str, dict[str, Any]]]:
     """
     text = _AS_TEXT.get(connection.vendor, {})
     columns = ", ".join(text.get(name, name) for name in ("prev_hash", "hash", *CANONICAL_COLUMNS))
-    sql = f"SELECT {columns} FROM {_EVENTS} ORDER BY seq"  # noqa: S608
+    sql = f"SELECT {columns} FROM {_EVENTS} WHERE seq <= %s ORDER BY seq"  # noqa: S608
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, [upto])
         while rows := cursor.fetchmany(5000):
             for prev, stored, *values in rows:
                 yield values[0], prev, stored, _canonical_row(*values)
@@ -119,21 +135,32 @@ def _uuid_text(value: str | None) -> str | None:
     return value or None
 
 
+def log_size() -> int:
+    """The sequence number of the newest entry (0 for an empty log)."""
+    return AuditEvent.objects.aggregate(newest=Max("seq"))["newest"] or 0
+
+
 def verify_chain(
     external_checkpoints: str | None = None, progress: Callable[[int], None] | None = None
 ) -> VerificationResult:
-    """Recompute the chain and check every checkpoint (stored and, if given, external)."""
+    """Recompute the chain and the tree and check every checkpoint (stored and, if given,
+    external); then prove that the log extends the newest external tree head."""
     key = public_key()
     try:
-        stored = [verify_checkpoint(key, c.text) for c in Checkpoint.objects.all()]
+        stored = [read_checkpoint(key, c.text) for c in Checkpoint.objects.all()]
         external = [
-            verify_checkpoint(key, text) for text in split_checkpoints(external_checkpoints or "")
+            read_checkpoint(key, text) for text in split_checkpoints(external_checkpoints or "")
         ]
     except CheckpointError as problem:
         return VerificationResult(False, 0, None, "bad checkpoint signature", str(problem))
-    wanted: dict[int, str] = {}
+    heads: dict[int, str] = {}
+    roots: dict[int, bytes] = {}
     for checkpoint in [*stored, *external]:
-        if wanted.setdefault(checkpoint.size, checkpoint.head) != checkpoint.head:
+        if isinstance(checkpoint, TreeHead):
+            disagree = roots.setdefault(checkpoint.size, checkpoint.root) != checkpoint.root
+        else:
+            disagree = heads.setdefault(checkpoint.size, checkpoint.head) != checkpoint.head
+        if disagree:
             return VerificationResult(
                 False,
                 0,
@@ -141,13 +168,40 @@ def verify_chain(
                 "equivocation",
                 f"two checkpoints disagree about entry {checkpoint.size}",
             )
+    exported = [c for c in external if isinstance(c, TreeHead)]
+    witness = max(exported, key=lambda c: c.size, default=None)
+    if witness is not None and witness not in stored:
+        # The newest exported tree head is checked as a witness holding only it would:
+        # by a consistency proof, not by recomputing its root.
+        del roots[witness.size]
+    return _walk(heads, roots, witness, log_size(), progress)
+
+
+def _walk(
+    heads: dict[int, str],
+    roots: dict[int, bytes],
+    witness: TreeHead | None,
+    size: int,
+    progress: Callable[[int], None] | None,
+) -> VerificationResult:
+    """One pass over the first ``size`` entries: the chain, the tree, every signed size, and
+    the consistency proof from the ``witness`` tree head to the whole log."""
+    tree = Tree()
+    ranges: list[tuple[int, int]] = []
+    if witness is not None and 0 < witness.size < size:
+        ranges = consistency_ranges(witness.size, size)
+    proof = Subtrees(ranges)
     checked, head = 0, GENESIS
+    if roots.get(0, EMPTY_ROOT) != EMPTY_ROOT:
+        return VerificationResult(False, 0, 0, "bad checkpoint", "a signed empty log is not empty")
     try:
-        for seq, head in walk(_entries()):
+        for seq, head, leaf in walk(_entries(size)):
+            tree.append(leaf)
+            proof.append(leaf)
             checked = seq
             if progress is not None and seq % 10_000 == 0:
                 progress(seq)
-            if seq in wanted and wanted[seq] != head:
+            if heads.get(seq, head) != head or (seq in roots and roots[seq] != tree.root()):
                 return VerificationResult(
                     False,
                     checked,
@@ -157,16 +211,36 @@ def verify_chain(
                 )
     except ChainBroken as broken:
         return VerificationResult(False, checked, broken.seq, broken.damage, str(broken))
-    beyond = [size for size in wanted if size > checked]
-    if beyond:
+    newest = max([*heads, *roots, witness.size if witness is not None else 0])
+    if newest > checked:
         return VerificationResult(
             False,
             checked,
             checked + 1,
             "truncated",
-            f"a signed checkpoint covers {max(beyond)} entries but the log has {checked}",
+            f"a signed checkpoint covers {newest} entries but the log has {checked}",
         )
-    return VerificationResult(True, checked, head=head)
+    if witness is not None and not _extends(witness, checked, tree.root(), proof):
+        return VerificationResult(
+            False,
+            checked,
+            witness.size,
+            "inconsistent",
+            f"no consistency proof from the exported checkpoint of {witness.size} entries",
+        )
+    return VerificationResult(True, checked, head=head, root=tree.root())
+
+
+def _extends(witness: TreeHead, size: int, root: bytes, proof: Subtrees) -> bool:
+    """What a witness holding only ``witness`` checks: the log of ``size`` entries with
+    ``root`` extends it (RFC 9162 consistency proof, built from the entries)."""
+    if witness.size == 0:
+        return witness.root == EMPTY_ROOT
+    try:
+        verify_consistency(witness.size, size, witness.root, root, proof.hashes())
+    except ProofError:
+        return False
+    return True
 
 
 def verify_and_record(
@@ -209,44 +283,63 @@ def _keep(
 
 
 class ExportRefused(Exception):  # noqa: N818 - a refusal, like Django's PermissionDenied
-    """The log is not a consistent extension of the newest checkpoint in the exported file,
-    or the file cannot be read or trusted: nothing was signed or written."""
+    """The log is not a consistent extension of the checkpoints signed before (those of the
+    exported file included), or the file cannot be read or trusted: nothing was signed or
+    written."""
 
 
 @dataclass(frozen=True)
-class Export:
+class Signed:
     checkpoint: Checkpoint
-    appended: int
+    appended: int  # checkpoints appended to the exported file
 
 
-def checkpoint_and_export(path: Path) -> Export:
-    """Sign the chain head and append every checkpoint the file lacks, after proving that
-    the log extends everything the file holds; the file is never rewritten or shortened.
+def sign_checkpoint(*, export: Path | None = None) -> Signed:
+    """Verify the log, then sign the tree head of what was verified; with ``export``, first
+    prove that the log extends everything that file holds, and append what it lacks.
 
-    The file is locked while this runs, so two overlapping runs cannot interleave.
+    The file is never rewritten or shortened, and is locked while this runs, so two
+    overlapping runs cannot interleave. Runs in the signer's process (``audit_checkpoint``),
+    never in the web's: only the signer can read the key.
     """
+    if export is None:
+        return Signed(_sign(_verified(None, "the signed checkpoints")), 0)
     try:
-        with path.open("a+", encoding="utf-8") as handle:
+        with export.open("a+", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
             held = handle.read()
-            result = verify_chain(held)
-            if not result.ok:
-                _keep(result, AlertKind.CHECKPOINT_REFUSED)
-                raise ExportRefused(
-                    f"refused: the audit log does not extend the checkpoints in {path}: "
-                    f"{result.damage} at sequence number {result.first_bad} ({result.message})"
-                )
-            checkpoint = write_checkpoint(result.checked, result.head)
-            appended = _append(handle, held, checkpoint)
+            checkpoint = _sign(_verified(held, f"the checkpoints in {export}"))
+            return Signed(checkpoint, _append(handle, held, checkpoint))
     except OSError as exc:
-        raise ExportRefused(f"cannot export to {path}: {exc.strerror}") from None
-    return Export(checkpoint, appended)
+        raise ExportRefused(f"cannot export to {export}: {exc.strerror}") from None
+
+
+def _verified(held: str | None, what: str) -> VerificationResult:
+    result = verify_chain(held)
+    if not result.ok:
+        _keep(result, AlertKind.CHECKPOINT_REFUSED)
+        raise ExportRefused(
+            f"refused: the audit log does not extend {what}: "
+            f"{result.damage} at sequence number {result.first_bad} ({result.message})"
+        )
+    return result
+
+
+def _sign(result: VerificationResult) -> Checkpoint:
+    """Sign the tree head that was just verified (unless that size is signed already)."""
+    existing = Checkpoint.objects.filter(size=result.checked).first()
+    if existing is not None:
+        return existing
+    text = sign_tree_head(
+        signing_key(), origin=settings.CASEWORK_AUDIT_ORIGIN, size=result.checked, root=result.root
+    )
+    return Checkpoint.objects.create(size=result.checked, head=result.head, text=text)
 
 
 def _append(handle: Any, held: str, newest: Checkpoint) -> int:
     key = public_key()
-    sizes = [verify_checkpoint(key, text).size for text in split_checkpoints(held)]
+    sizes = [read_checkpoint(key, text).size for text in split_checkpoints(held)]
     missing = Checkpoint.objects.filter(size__gt=max(sizes, default=-1), size__lte=newest.size)
     texts = [checkpoint.text for checkpoint in missing.order_by("size")]
     if texts:
@@ -255,3 +348,45 @@ def _append(handle: Any, held: str, newest: Checkpoint) -> int:
         handle.flush()
         os.fsync(handle.fileno())
     return len(texts)
+
+
+# --- proofs, for auditors and witnesses (manage.py audit_proof) --------------------------------
+
+
+@dataclass(frozen=True)
+class Proof:
+    size: int
+    root: bytes
+    hashes: list[bytes]
+    leaf: bytes = b""  # inclusion: the entry's leaf hash
+    first_root: bytes = b""  # consistency: the root of the smaller tree
+
+
+def inclusion_proof(seq: int, size: int) -> Proof:
+    """Entry ``seq`` is in the tree of the first ``size`` entries (ChainBroken or ProofError
+    when the log is damaged or the request impossible)."""
+    subtrees = Subtrees(inclusion_ranges(seq - 1, size))
+    tree, leaf = Tree(), b""
+    for number, _, hashed in walk(_entries(size)):
+        tree.append(hashed)
+        subtrees.append(hashed)
+        leaf = hashed if number == seq else leaf
+    _complete(tree, size)
+    return Proof(size, tree.root(), subtrees.hashes(), leaf=leaf)
+
+
+def consistency_proof(first: int, second: int) -> Proof:
+    """The tree of the first ``second`` entries extends the tree of the first ``first``."""
+    subtrees = Subtrees(consistency_ranges(first, second))
+    tree, first_root = Tree(), b""
+    for _, _, hashed in walk(_entries(second)):
+        tree.append(hashed)
+        subtrees.append(hashed)
+        first_root = tree.root() if tree.size == first else first_root
+    _complete(tree, second)
+    return Proof(second, tree.root(), subtrees.hashes(), first_root=first_root)
+
+
+def _complete(tree: Tree, size: int) -> None:
+    if tree.size != size:
+        raise ProofError(f"the log has {tree.size} entries, not {size}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -16,13 +17,20 @@ from crypto.audit_chain import (
     CheckpointError,
     canonical,
     chain_hash,
+    key_id,
     new_signing_key,
+    open_note,
     public_key_of,
+    read_checkpoint,
     sign_checkpoint,
+    sign_note,
+    sign_tree_head,
     split_checkpoints,
     verify_checkpoint,
+    verify_tree_head,
     walk,
 )
+from crypto.merkle import EMPTY_ROOT, leaf_hash
 
 Entry = tuple[int, str, str, dict[str, Any]]
 
@@ -74,8 +82,10 @@ def insert_forged(log: list[Entry], i: int) -> list[Entry]:
 
 def test_an_untouched_chain_walks_to_its_end():
     log = build_log(50)
-    assert [seq for seq, _ in walk(log)] == list(range(1, 51))
+    assert [seq for seq, _, _ in walk(log)] == list(range(1, 51))
     assert list(walk(log))[-1][1] == log[-1][2]
+    # The same canonical bytes are the Merkle leaves (crypto/merkle.py).
+    assert [leaf for _, _, leaf in walk(log)] == [leaf_hash(canonical(f)) for *_, f in log]
 
 
 def test_the_hash_is_sha256_of_the_previous_hash_and_the_canonical_entry():
@@ -189,3 +199,115 @@ def test_canonical_form_escapes_control_characters():
     data = canonical(fields)
     assert b"\n" not in data and b"\x1b" not in data
     assert json.loads(data) == fields
+
+
+# --- signed-note checkpoints (C2SP) -------------------------------------------------------------
+
+# The example of golang.org/x/mod/sumdb/note, the reference implementation of signed notes:
+# its Ed25519 key (0x01 || seed, 0x01 || public key), key id, text and exact signed note.
+GO_SEED = base64.b64decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")[1:]
+GO_PUBLIC = base64.b64decode("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")[1:]
+GO_TEXT = (
+    "If you think cryptography is the answer to your problem,\n"
+    "then you don't know what your problem is.\n"
+)
+GO_NOTE = (
+    GO_TEXT + "\n\u2014 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+)
+ROOT = bytes.fromhex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")
+
+
+def test_signed_notes_match_the_reference_implementation_byte_for_byte():
+    assert public_key_of(GO_SEED) == GO_PUBLIC
+    assert key_id("PeterNeumann", GO_PUBLIC).hex() == "c74f20a3"
+    assert sign_note(GO_SEED, name="PeterNeumann", text=GO_TEXT) == GO_NOTE
+    assert open_note(GO_PUBLIC, GO_NOTE, name="PeterNeumann") == GO_TEXT
+
+
+def test_a_tree_head_is_origin_size_and_base64_root_then_the_signature_line():
+    text = sign_tree_head(KEY, origin="example.org/audit", size=8, root=ROOT)
+    body = "example.org/audit\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n"
+    assert text.startswith(body + "\n\u2014 example.org/audit ")
+    blob = base64.b64decode(text.split(" ")[-1])
+    assert blob[:4] == key_id("example.org/audit", PUBLIC) and len(blob) == 68
+    checkpoint = verify_tree_head(PUBLIC, text)
+    assert (checkpoint.origin, checkpoint.size, checkpoint.root) == ("example.org/audit", 8, ROOT)
+    assert read_checkpoint(PUBLIC, text) == checkpoint
+
+
+def test_a_witness_cosignature_is_ignored_and_ours_still_counts():
+    text = sign_tree_head(KEY, origin="example.org/audit", size=8, root=ROOT)
+    witness = sign_note(
+        new_signing_key(), name="witness.example", text=text.split("\n\n")[0] + "\n"
+    )
+    cosigned = text + witness.split("\n\n")[1]
+    assert verify_tree_head(PUBLIC, cosigned).size == 8
+    only_theirs = text.split("\n\n")[0] + "\n\n" + witness.split("\n\n")[1]
+    with pytest.raises(CheckpointError):
+        verify_tree_head(PUBLIC, only_theirs)
+
+
+def _tree_head() -> str:
+    return sign_tree_head(KEY, origin="test", size=7, root=ROOT)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace("\n7\n", "\n8\n"),
+        lambda t: t.replace("\n7\n", "\n07\n"),
+        lambda t: t.replace("\n7\n", "\n+7\n"),
+        lambda t: t.replace("\n7\n", "\n\uff17\n"),  # a full-width digit seven
+        lambda t: t.replace("\n7\n", "\n\n"),
+        lambda t: t.replace("Xcna", "Xcnb"),
+        lambda t: t.replace("=\n\n", "\n\n"),  # unpadded base64
+        lambda t: t.replace("test\n", "tesu\n", 1),
+        lambda t: t.replace("test\n", "te st\n", 1),
+        lambda t: t.replace("test\n", "te\udcffst\n", 1),
+        lambda t: "garbage\n" + t,
+        lambda t: t.replace("\n\n", "\nextension\n\n"),
+        lambda t: t.replace("\n\n", "\n"),
+        lambda t: t + "\n",
+        lambda t: t[:-1],
+        lambda t: t.replace("\u2014 test ", "\u2014 test  "),
+        lambda t: t.replace("\u2014 test ", "- test "),
+        lambda t: t.replace("\u2014 test ", "\u2014 tesu "),  # another key's: ignored, none left
+        lambda t: t.replace("\n", "\r\n"),
+        lambda t: (
+            t[: t.rindex(" ") + 5]
+            + ("A" if t[t.rindex(" ") + 5] != "A" else "B")
+            + t[t.rindex(" ") + 6 :]
+        ),
+        lambda t: t + t[t.index("\u2014") :].replace(t.split(" ")[-1][6:12], "AAAAAA"),
+    ],
+)
+def test_any_change_to_a_tree_head_is_refused(change):
+    text = _tree_head()
+    with pytest.raises(CheckpointError):
+        verify_tree_head(PUBLIC, change(text))
+
+
+def test_a_tree_head_signed_with_another_key_is_refused():
+    with pytest.raises(CheckpointError):
+        verify_tree_head(PUBLIC, sign_tree_head(new_signing_key(), origin="t", size=1, root=ROOT))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text())
+def test_the_tree_head_parser_raises_nothing_but_checkpoint_error(text):
+    with pytest.raises(CheckpointError):
+        read_checkpoint(PUBLIC, text)
+
+
+def test_an_exported_file_of_both_formats_splits_into_its_checkpoints():
+    legacy = sign_checkpoint(KEY, origin="test", size=1, head="ab" * 32)
+    notes = [sign_tree_head(KEY, origin="test", size=s, root=EMPTY_ROOT) for s in (2, 3)]
+    assert split_checkpoints("\n".join([legacy, *notes])) == [legacy, *notes]
+    assert [read_checkpoint(PUBLIC, t).size for t in [legacy, *notes]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("origin", ["", "a b", "a+b", "a\nb", "a\u00a0b"])
+def test_an_origin_that_is_not_a_key_name_cannot_be_signed(origin):
+    with pytest.raises(ValueError):
+        sign_tree_head(KEY, origin=origin, size=1, root=ROOT)

@@ -7,18 +7,18 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from casework.audit.services import write_checkpoint
 from casework.audit.signing import create_signing_key, public_key
-from casework.audit.verification import ExportRefused, checkpoint_and_export
+from casework.audit.verification import ExportRefused, sign_checkpoint
 from crypto import KeyStoreError
 
 
 class Command(BaseCommand):
     help = (
-        "Sign the audit chain head now. --export FILE first proves that the log extends every "
-        "checkpoint FILE already holds, then appends the new ones (it never rewrites FILE; "
-        "otherwise it exits 1, writes nothing and raises an alert); --public-key prints the "
-        "key auditors verify them with."
+        "Verify the audit log and sign its tree head (a C2SP checkpoint). --export FILE first "
+        "proves that the log extends every checkpoint FILE already holds, then appends the "
+        "new ones (FILE is never rewritten); otherwise it exits 1, signs and writes nothing "
+        "and raises an alert. --public-key prints the key auditors verify them with. Run it "
+        "as the operating-system user that alone can read the signing key (SECURITY.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,13 +34,8 @@ class Command(BaseCommand):
                 self._init_key()
             elif options["public_key"]:
                 self.stdout.write(base64.b64encode(public_key()).decode())
-            elif options["export"]:
-                self._export(Path(options["export"]))
             else:
-                checkpoint = write_checkpoint()
-                self.stdout.write(
-                    f"Checkpoint at {checkpoint.size} entries, head {checkpoint.head}."
-                )
+                self._sign(Path(options["export"]) if options["export"] else None)
         except (KeyStoreError, ExportRefused) as exc:
             raise CommandError(str(exc)) from None
 
@@ -51,9 +46,9 @@ class Command(BaseCommand):
         create_signing_key(path)
         self.stdout.write(f"Created audit signing key {path} (mode 0600).")
 
-    def _export(self, path: Path) -> None:
-        done = checkpoint_and_export(path)
+    def _sign(self, export: Path | None) -> None:
+        done = sign_checkpoint(export=export)
         self.stdout.write(
-            f"Checkpoint at {done.checkpoint.size} entries, head {done.checkpoint.head}; "
-            f"{done.appended} checkpoints appended to {path}."
+            f"Checkpoint at {done.checkpoint.size} entries, chain head {done.checkpoint.head}"
+            + (f"; {done.appended} checkpoints appended to {export}." if export else ".")
         )
