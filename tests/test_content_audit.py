@@ -38,6 +38,7 @@ GET_WRITES = {
     "deadline_done": None,
     "consent_withdraw": None,
     "case_transition": None,
+    "case_duplicate_reviewed": None,
     "letter_request": None,
     "letter_detail": Action.CASE_VIEWED,
     "letter_preview": Action.CASE_VIEWED,

@@ -43,6 +43,10 @@ class AlertKind(models.TextChoices):
         "checkpoint_refused",
         gettext_lazy("the audit log no longer extends its exported checkpoints"),
     )
+    DUPLICATE_PROBING = (
+        "duplicate_probing",
+        gettext_lazy("many possible duplicates found at intake by one user in a day"),
+    )
 
 
 # Kinds an attacker can trigger at will (by guessing URLs or paging through cases) are

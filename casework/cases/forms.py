@@ -192,9 +192,6 @@ class IntakeForm(DateWarnings, ApplicantFields):
     sexual_orientation = _encrypted_text(_("Sexual orientation"), rows=1, printed=True)
     health_notes = _encrypted_text(_("Health notes"), rows=2)
     safety_plan = _encrypted_text(_("Safety plan"), rows=2)
-    open_anyway = forms.BooleanField(
-        label=_("Open the case anyway (I have checked with my coordinator)"), required=False
-    )
 
     PERSON = ("legal_name_latin", "legal_name_cyrillic", "preferred_name", "pronouns")
     PAPERS = (

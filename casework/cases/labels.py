@@ -7,10 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from casework.cases.models import DOCUMENT_LANGUAGES, VisaApplication
 from casework.cases.workflow import Status
 
 LANGUAGE_NAMES = dict(DOCUMENT_LANGUAGES)
+
+# Which kind of identifier intake's duplicate check matched (the audit entry keeps the code).
+DUPLICATE_IDENTIFIERS = {
+    "passport": _("passport number"),
+    "email": _("e-mail"),
+    "name": _("name and year of birth"),
+}
 
 
 def status_label(code: str) -> str:

@@ -80,6 +80,7 @@ FLAGS = {
     "lost_contact": gettext_lazy("lost contact"),
     "emergency_protection": gettext_lazy("emergency protection"),
     "family_case": gettext_lazy("family case"),
+    "duplicate_review": gettext_lazy("possible duplicate to review"),
 }
 
 LIST_COLUMNS = (
@@ -92,6 +93,7 @@ LIST_COLUMNS = (
     "lost_contact",
     "emergency_protection",
     "family_case",
+    "duplicate_review",
     "opened_at",
     "last_activity_at",
     "organisation_id",

@@ -167,6 +167,9 @@ class Case(EncryptedModel):
     lost_contact = models.BooleanField(_("lost contact"), default=False)
     emergency_protection = models.BooleanField(_("emergency protection"), default=False)
     family_case = models.BooleanField(_("family case"), default=False)
+    # Intake found someone with the same passport number, e-mail or name and year of birth
+    # in the organisation: a coordinator looks before anyone else is told which case it is.
+    duplicate_review = models.BooleanField(_("possible duplicate to review"), default=False)
     destination_state = models.CharField(_("destination"), max_length=2, blank=True)
     coordinator = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -13,7 +13,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from casework.accounts.roles import Role
-from casework.audit.models import Action
+from casework.audit.alerts import AlertKind, raise_alert
+from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
 from casework.cases.models import (
     Applicant,
@@ -92,11 +93,14 @@ def case_create(
     destination_state: str = "",
     narrative: str | None = None,
     safety_plan: str | None = None,
+    possible_duplicate: str | None = None,
     request: Any = None,
 ) -> Case:
     """Intake: the applicant (with a data key of their own) and their case, in one go.
 
     A caseworker who opens a case is assigned to it; a coordinator becomes its coordinator.
+    ``possible_duplicate`` names the kind of identifier intake found in the organisation
+    already ("passport", "email", "name"): the case opens flagged for a coordinator's review.
     """
     applicant = Applicant(organisation_id=actor.organisation_id, **applicant_fields)
     applicant.save()
@@ -108,6 +112,7 @@ def case_create(
         destination_state=destination_state,
         narrative=narrative,
         safety_plan=safety_plan,
+        duplicate_review=possible_duplicate is not None,
     )
     if actor.has_role(Role.COORDINATOR):
         case.coordinator = actor
@@ -116,7 +121,47 @@ def case_create(
     if actor.has_role(Role.CASEWORKER):
         _grant(actor, case)
     record(Action.CASE_CREATED, actor=actor, target=case, case_id=case.pk, request=request)
+    if possible_duplicate is not None:
+        _possible_duplicate_found(actor, case, possible_duplicate, request)
     return case
+
+
+# More positive duplicate checks than this by one user in 24 hours raise an alert: someone
+# may be using intake to learn who the organisation's clients are (issue 12, finding 10).
+DUPLICATE_ALERT_AFTER = 3
+
+
+def _possible_duplicate_found(actor: Any, case: Case, identifier: str, request: Any) -> None:
+    """Audit the positive check (who, which kind of identifier, never the value), and alert
+    once a day per user when they pile up."""
+    record(
+        Action.POSSIBLE_DUPLICATE,
+        actor=actor,
+        target=case,
+        case_id=case.pk,
+        request=request,
+        identifier=identifier,
+    )
+    since = timezone.now() - datetime.timedelta(hours=24)
+    mine = AuditEvent.objects.filter(actor_id=actor.pk, at__gt=since)
+    found = mine.filter(action=Action.POSSIBLE_DUPLICATE).count()
+    alerted = mine.filter(action=Action.ALERT, details__kind=AlertKind.DUPLICATE_PROBING.value)
+    if found > DUPLICATE_ALERT_AFTER and not alerted.exists():
+        raise_alert(
+            AlertKind.DUPLICATE_PROBING,
+            organisation_id=actor.organisation_id,
+            actor=actor,
+            request=request,
+            duplicates_found=found,
+        )
+
+
+@transaction.atomic
+def case_duplicate_reviewed(*, actor: Any, case: Case, request: Any = None) -> None:
+    """A coordinator has looked at a possible duplicate (and closed the case if it was one)."""
+    Case.objects.filter(pk=case.pk).update(duplicate_review=False)
+    case_touch(case_id=case.pk)
+    record(Action.DUPLICATE_REVIEWED, actor=actor, target=case, case_id=case.pk, request=request)
 
 
 def _grant(user: Any, case: Case) -> None:

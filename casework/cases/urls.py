@@ -46,6 +46,11 @@ urlpatterns = [
         name="document_verify",
     ),
     path("<uuid:case_id>/status/", views.case_transition, name="case_transition"),
+    path(
+        "<uuid:case_id>/duplicate-reviewed/",
+        views.case_duplicate_reviewed,
+        name="case_duplicate_reviewed",
+    ),
     path("<uuid:case_id>/letters/", letters.letter_request, name="letter_request"),
     path("<uuid:case_id>/letters/<uuid:letter_id>/", letters.letter_detail, name="letter_detail"),
     path(

@@ -215,6 +215,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "history": case.history.select_related("by"),
         "transition": transition,
         "assign": extra.pop("assign", None) or (_assign_form(case, assignees) if manage else None),
+        "may_manage": manage,
         "status_label": Status(case.status).label,
         **extra,
     }
@@ -255,14 +256,8 @@ def _sensitive_value(case: Case, owner: str, name: str) -> Any:
 def case_create(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form = IntakeForm(request.POST if request.method == "POST" else None)
-    duplicate = False
     if request.method == "POST" and form.is_valid():
         duplicate = _possible_duplicate(user, form.cleaned_data)
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and (not duplicate or form.cleaned_data["open_anyway"])
-    ):
         case = services.case_create(
             actor=request.user,
             applicant_fields=form.applicant_fields(),
@@ -270,33 +265,51 @@ def case_create(request: HttpRequest) -> HttpResponse:
             destination_state=form.cleaned_data["destination_state"],
             narrative=form.cleaned_data["narrative"] or None,
             safety_plan=form.cleaned_data["safety_plan"] or None,
+            possible_duplicate=duplicate,
             request=request,
         )
-        messages.success(request, _("Case %(code)s was opened.") % {"code": case.code})
+        opened = _("Case %(code)s was opened.") % {"code": case.code}
+        if duplicate is not None:
+            opened += " " + _(
+                "It may duplicate another case of the organisation: a coordinator will look at it."
+            )
+        messages.success(request, opened)
         return redirect("case_detail", case_id=case.pk)
-    return render(request, "cases/intake.html", {"form": form, "duplicate": duplicate})
+    return render(request, "cases/intake.html", {"form": form})
 
 
-def _possible_duplicate(user: Any, data: dict[str, Any]) -> bool:
-    """Same passport number or e-mail, or same name and year of birth, already in the
-    organisation.
+def _possible_duplicate(user: Any, data: dict[str, Any]) -> str | None:
+    """Which kind of identifier ("passport", "email", "name") matches someone already in
+    the organisation: the same passport number or e-mail, or the same name and year of
+    birth; None if nothing does.
 
-    The answer is yes or no: it never says which case, which the user may not be allowed
-    to see ("a possible duplicate exists; ask your coordinator")."""
+    Nobody at intake learns which case it is: the new case opens flagged, the match is
+    audited by kind (never the value) and a coordinator looks (issue 12, finding 10)."""
     people = Applicant.objects.filter(organisation_id=user.organisation_id, erased_at__isnull=True)
     passport = data.get("international_passport_no")
     if passport and search(people, Applicant.PASSPORT_FIELDS, user.organisation_id, passport):
-        return True
+        return "passport"
     email = data.get("email")
     if email and search(people, ["email"], user.organisation_id, email):
-        return True
+        return "email"
     born = data.get("date_of_birth")
     for name in (data.get("legal_name_latin"), data.get("legal_name_cyrillic")):
         if name:
             found = search(people, Applicant.NAME_FIELDS, user.organisation_id, name)
             if any(born is None or a.birth_year in (None, born.year) for a in found):
-                return True
-    return False
+                return "name"
+    return None
+
+
+@case_roles
+@case_route("POST")
+def case_duplicate_reviewed(request: HttpRequest, case: Case) -> HttpResponse:
+    """A coordinator has checked a possible duplicate flagged at intake."""
+    user: Any = request.user
+    if not can_manage(user):
+        return render(request, "404.html", status=404)
+    services.case_duplicate_reviewed(actor=user, case=case, request=request)
+    return back_to(request, case, "status", _("The possible duplicate was marked as reviewed."))
 
 
 @case_roles
