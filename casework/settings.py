@@ -64,9 +64,11 @@ else:
 # a few false candidates (CipherSweet's bound 2 <= R/2^L < sqrt(R)), filtered by decryption.
 CASEWORK_BLIND_INDEX_ROWS = env_int("CASEWORK_BLIND_INDEX_ROWS", 10_000, minimum=16)
 
-# Audit log: signed checkpoints every N entries, with an Ed25519 key outside the database.
-CASEWORK_AUDIT_CHECKPOINT_EVERY = env_int("CASEWORK_AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
+# Audit log: checkpoints signed by `audit_checkpoint` (run by its own operating-system user,
+# the only one that can read the Ed25519 key file); the web process verifies them with the
+# public key (base64) and never reads the key file (SECURITY.md "Audit log").
 CASEWORK_AUDIT_ORIGIN = env_str("CASEWORK_AUDIT_ORIGIN", "safe-passage-casework")
+CASEWORK_AUDIT_PUBLIC_KEY = env_str("CASEWORK_AUDIT_PUBLIC_KEY", "")
 if PROD:
     CASEWORK_AUDIT_KEY_FILE = Path(env_str("CASEWORK_AUDIT_KEY_FILE"))
 else:

@@ -13,13 +13,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casework.settings")
 
 try:
     django.setup(set_prefix=False)
-    from casework.audit.signing import signing_key
+    from casework.audit.signing import check_web_process
     from casework.lib.keys import keyring
     from crypto import KeyStoreError
 
     try:
         keyring()  # refuse to serve without keys, rather than fail on the first case page
-        signing_key()
+        check_web_process()  # verifies checkpoints; never reads the signing key
     except KeyStoreError as exc:
         raise ImproperlyConfigured(str(exc)) from None
     application = get_wsgi_application()

@@ -123,6 +123,9 @@ def test_the_web_server_starts_once_init_keys_made_the_key_file(tmp_path):
     assert created.returncode == 0, created.stderr
     signing = run(["manage.py", "audit_checkpoint", "--init-key"], env)
     assert signing.returncode == 0, signing.stderr
+    # The web verifies checkpoints with the public key and never reads the signing key.
+    public = run(["manage.py", "audit_checkpoint", "--public-key"], env)
+    env["CASEWORK_AUDIT_PUBLIC_KEY"] = public.stdout.strip()
     result = run(["-c", "import casework.wsgi"], env)
     assert result.returncode == 0, result.stderr
 

@@ -27,7 +27,7 @@ from django.http import HttpRequest
 from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import CANONICAL_COLUMNS, Action, AuditEvent, Checkpoint, Verification
 from casework.audit.services import record
-from casework.audit.signing import public_key, signing_key
+from casework.audit.signing import check_signer, public_key, signing_key
 from crypto.audit_chain import (
     GENESIS,
     ChainBroken,
@@ -331,8 +331,10 @@ def _sign(result: VerificationResult) -> Checkpoint:
     existing = Checkpoint.objects.filter(size=result.checked).first()
     if existing is not None:
         return existing
+    key = signing_key()
+    check_signer(key)
     text = sign_tree_head(
-        signing_key(), origin=settings.CASEWORK_AUDIT_ORIGIN, size=result.checked, root=result.root
+        key, origin=settings.CASEWORK_AUDIT_ORIGIN, size=result.checked, root=result.root
     )
     return Checkpoint.objects.create(size=result.checked, head=result.head, text=text)
 

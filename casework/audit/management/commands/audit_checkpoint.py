@@ -7,9 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from casework.audit.signing import create_signing_key, public_key
+from casework.audit.signing import create_signing_key, signing_key
 from casework.audit.verification import ExportRefused, sign_checkpoint
 from crypto import KeyStoreError
+from crypto.audit_chain import public_key_of
 
 
 class Command(BaseCommand):
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             if options["init_key"]:
                 self._init_key()
             elif options["public_key"]:
-                self.stdout.write(base64.b64encode(public_key()).decode())
+                self.stdout.write(base64.b64encode(public_key_of(signing_key())).decode())
             else:
                 self._sign(Path(options["export"]) if options["export"] else None)
         except (KeyStoreError, ExportRefused) as exc:
