@@ -18,7 +18,7 @@ from casework.audit import services as audit_services
 from casework.audit.models import Action, AppendOnlyError, AuditEvent, Checkpoint
 from casework.audit.services import record
 from casework.audit.signing import signing_key
-from casework.audit.verification import sign_checkpoint, verify_chain
+from casework.audit.verification import sign_checkpoint, verify_and_record, verify_chain
 from crypto.audit_chain import chain_hash, new_signing_key, sign_tree_head
 from tests.canaries import CANARIES, find_canaries
 from tests.conftest import login_verified, make_user
@@ -208,38 +208,63 @@ def _app_role_statements(role):
     return [statement.strip() for statement in statements if statement.strip()]
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "UPDATE audit_auditevent SET decision = 'allow'",
-        "DELETE FROM audit_auditevent",
-        "TRUNCATE audit_auditevent",
-        "UPDATE audit_checkpoint SET head = 'x'",
-        "DELETE FROM audit_checkpoint",
-    ],
-)
-def test_the_deployed_app_role_may_append_but_not_change_the_log(statement):
-    if connection.vendor != "postgresql":
-        pytest.skip("database roles are PostgreSQL's; CI runs this there (R40, R66)")
+# Every table of the audit app, and what the application's role must never do to it.
+CHANGES = {
+    "audit_auditevent": "UPDATE audit_auditevent SET decision = 'allow'",
+    "audit_checkpoint": "UPDATE audit_checkpoint SET head = 'x'",
+    "audit_verification": "UPDATE audit_verification SET ok = true",
+    "audit_chainhead": "UPDATE audit_chainhead SET seq = 0",
+}
+REFUSED = [
+    pytest.param(table, statement, id=f"{table}: {statement.split()[0]}")
+    for table, update in CHANGES.items()
+    for statement in (update, f"DELETE FROM {table}", f"TRUNCATE {table}")  # noqa: S608
+]
+
+
+def test_every_audit_table_is_checked_against_the_app_role():
+    from django.apps import apps
+
+    tables = {model._meta.db_table for model in apps.get_app_config("audit").get_models()}
+    assert tables == set(CHANGES)
+
+
+@contextmanager
+def as_the_app_role():
+    """The test's connection as a scratch role given exactly deploy/postgresql-app-role.sql."""
     role = f"casework_app_test_{uuid.uuid4().hex[:8]}"  # created in the test's transaction
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE ROLE {role} NOLOGIN")
         for granted in _app_role_statements(role):
             cursor.execute(granted)
         cursor.execute(f"SET ROLE {role}")
-    fill(3)  # the application's own appends work as that role
-    sign_checkpoint()  # and so does the signer's, connecting with the same grants
-    assert Checkpoint.objects.filter(size=3).exists()
-    with (
-        pytest.raises(DatabaseError) as refused,
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(statement)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+@pytest.mark.parametrize(("table", "statement"), REFUSED)
+def test_the_deployed_app_role_may_append_but_not_change_the_log(table, statement):
+    """The privilege is refused, not the row: the triggers raise the same SQLSTATE (42501) for
+    UPDATE and DELETE, so only the message tells a missing REVOKE from a firing trigger."""
+    if connection.vendor != "postgresql":
+        pytest.skip("database roles are PostgreSQL's; CI runs this there (R40, R66)")
+    with as_the_app_role():
+        fill(3)  # the application's own appends work as that role,
+        verify_and_record()  # its verifications from the auditors' page,
+        sign_checkpoint()  # and the signer's checkpoint, connecting with the same grants
+        assert Checkpoint.objects.filter(size=4).exists()
+        with (
+            pytest.raises(DatabaseError) as refused,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
     assert refused.value.__cause__.sqlstate == "42501"  # insufficient_privilege
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")
-    assert AuditEvent.objects.count() == 3
+    assert str(refused.value).startswith(f"permission denied for table {table}")
+    assert AuditEvent.objects.count() == 4  # three entries and the verification's
 
 
 @pytest.mark.django_db(transaction=True)

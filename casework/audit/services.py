@@ -68,7 +68,7 @@ def record(
 ) -> AuditEvent:
     """Append one entry in the caller's transaction: if it fails, the action fails too.
 
-    Appends are serialised on the chain-head row (a row lock on PostgreSQL; SQLite's
+    Appends are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite's
     IMMEDIATE transactions already serialise writers), so concurrent requests never fork
     the chain. ``details`` carry ids and names of fields, never decrypted values.
     """
@@ -93,14 +93,13 @@ def record(
             event.seq, event.prev_hash = _lock_head(cursor)
             event.seq += 1
             event.hash = chain_hash(event.prev_hash, event.canonical_fields())
-            _insert(cursor, event)
-            cursor.execute(_sql["update_head"], [event.seq, event.hash])
+            _insert(cursor, event)  # a trigger advances the chain-head row (migration 0015)
     except DatabaseError as problem:
         raise AuditUnavailable(f"audit entry not written: {type(problem).__name__}") from problem
     return event
 
 
-# The append runs on every audited request, so it is three plain statements rather than
+# The append runs on every audited request, so it is a few plain statements rather than
 # ORM queries (the ORM's query building cost more than the database: bench/bench_audit.py).
 # Table and column names come from the models; values are always parameters.
 _HEAD = ChainHead._meta.db_table
@@ -110,20 +109,27 @@ _INSERTED: list[Field[Any, Any]] = [
     for name in (*CANONICAL_COLUMNS, "prev_hash", "hash")
 ]
 _sql = {
-    "lock_head": f"SELECT seq, hash FROM {_HEAD} WHERE id = 1",  # noqa: S608
+    "lock": "SELECT pg_advisory_xact_lock(%s)",
+    "head": f"SELECT seq, hash FROM {_HEAD} WHERE id = 1",  # noqa: S608
     "insert": (
         f"INSERT INTO {_EVENTS} ({', '.join(str(f.column) for f in _INSERTED)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING id"
     ),
-    "update_head": f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
 }
+# The advisory lock every append takes on PostgreSQL ("casework" in ASCII).
+APPEND_LOCK = 0x63617365776F726B
 
 
 def _lock_head(cursor: Any) -> tuple[int, str]:
-    """Read the chain head, holding its row lock until the transaction ends (PostgreSQL);
-    SQLite has no row locks, and its write transaction serialises appends instead."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    cursor.execute(_sql["lock_head"] + lock)
+    """Take the append lock until the transaction ends and read the chain head.
+
+    The application's database role may not UPDATE the chain-head row (nor lock it FOR
+    UPDATE, which needs that privilege): on PostgreSQL appends serialise on an advisory
+    lock, which needs none; SQLite's write transaction serialises them instead.
+    """
+    if connection.vendor == "postgresql":
+        cursor.execute(_sql["lock"], [APPEND_LOCK])
+    cursor.execute(_sql["head"])
     seq, head = cursor.fetchone()
     return int(seq), str(head)
 
