@@ -19,7 +19,8 @@ from tests.conftest import make_user
 def test_the_four_roles_exist_after_migrate():
     names = set(Group.objects.values_list("name", flat=True))
     assert {"caseworker", "coordinator", "auditor", "org_admin"} <= names
-    assert {role.value for role in Role} == {"caseworker", "coordinator", "auditor", "org_admin"}
+    roles = {"caseworker", "coordinator", "auditor", "org_admin", "reference_editor"}
+    assert {role.value for role in Role} == roles  # reference_editor: cases migration 0012
 
 
 def test_the_custom_user_model_is_in_use():
