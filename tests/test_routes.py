@@ -96,10 +96,74 @@ def test_there_is_no_self_service_password_reset():
     assert "django_otp.plugins.otp_email" not in settings.INSTALLED_APPS
 
 
+# Route parameters that are not object ids, and what they are instead.
+NOT_OBJECT_IDS = {
+    "token": "an invitation token",
+    "code": "a letter's verification code",
+    "credential_hash": "a passkey's hash",
+}
+
+
+def converters(resolver=None):
+    """(route name, parameter, converter) of every parameter in the URLconf, included ones
+    too (the reversed URL shows values, never converters, so it cannot tell)."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        found = getattr(entry.pattern, "converters", {})
+        for parameter, converter in found.items():
+            yield getattr(entry, "name", None) or str(entry.pattern), parameter, converter
+        if isinstance(entry, URLResolver):
+            yield from converters(entry)
+
+
+def integer_or_unchecked(routes):
+    """The object routes that would take something other than a UUID (R27)."""
+    from django.urls.converters import IntConverter, UUIDConverter
+
+    def wrong(parameter, converter):
+        if isinstance(converter, IntConverter):
+            return True
+        return parameter not in NOT_OBJECT_IDS and not isinstance(converter, UUIDConverter)
+
+    return [
+        (name, parameter) for name, parameter, converter in routes if wrong(parameter, converter)
+    ]
+
+
 def test_object_routes_use_uuids_not_integers():
-    for name, kwargs in ROUTES:
-        url = url_for(name, kwargs) if kwargs else reverse(name)
-        assert "<int:" not in url
+    found = list(converters())
+    assert {parameter for _name, parameter, _converter in found} >= {"case_id", "letter_id"}
+    assert integer_or_unchecked(found) == []
+
+
+def test_the_uuid_check_catches_an_integer_or_a_string_id():
+    from django.urls import path
+
+    def view(request, **kwargs):
+        return None
+
+    caught = [
+        path("cases/<int:case_id>/", view, name="by_number"),
+        path("cases/<str:case_id>/", view, name="by_string"),
+        path("cases/<slug:letter_id>/", view, name="by_slug"),
+    ]
+    fine = [path("cases/<uuid:case_id>/", view, name="by_uuid")]
+    routes = [(p.name, name, c) for p in caught + fine for name, c in p.pattern.converters.items()]
+    assert integer_or_unchecked(routes) == [
+        ("by_number", "case_id"),
+        ("by_string", "case_id"),
+        ("by_slug", "letter_id"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "label", ["cases.case", "cases.document", "cases.visaapplication", "letters.letter"]
+)
+def test_the_objects_behind_the_routes_have_uuid_keys(label):
+    from django.apps import apps
+    from django.db import models
+
+    assert isinstance(apps.get_model(label)._meta.pk, models.UUIDField), label
 
 
 def test_otp_admin_hides_sensitive_data():
