@@ -302,16 +302,33 @@ def test_the_download_is_an_attachment_that_matches_its_fingerprint(client, worl
     assert AuditEvent.objects.filter(action=Action.LETTER_DOWNLOADED).count() == 1
 
 
-def test_the_stored_letter_is_encrypted_and_no_plaintext_is_left_behind(client, world, tmp_path):
+@pytest.fixture
+def own_temp_dir(tmp_path, monkeypatch):
+    """This process's temporary directory, private to the test: the shared system one is
+    written by other processes at any time, so a test watching it fails for their reasons."""
+    own = tmp_path / "process-tmp"
+    own.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(own))
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    assert tempfile.gettempdir() == str(own)
+    return own
+
+
+def _files(*roots: Path) -> set[Path]:
+    return {p for root in roots for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_stored_letter_is_encrypted_and_no_plaintext_is_left_behind(
+    client, world, own_temp_dir
+):
     _case, _attempt, letter = world
-    temp = Path(tempfile.gettempdir())
-    before = {p for p in temp.rglob("*") if p.is_file()}
+    worker_temp = renderer().temp_dir
+    before = _files(own_temp_dir, worker_temp)
     issue(client, letter)
-    after = {p for p in temp.rglob("*") if p.is_file()}
-    # This test's own file store and seal live under tmp_path (in /tmp). Other processes may
-    # write to the shared temp directory meanwhile: what matters is that no new file there
-    # holds the letter, as a PDF or as its text.
-    new = [p for p in after - before if not p.is_relative_to(tmp_path)]
+    # Rendering, sealing and storing happened in this process and in the render worker:
+    # neither left a file in its temporary directory that holds the letter, as a PDF or as
+    # its text (both directories are private, so anything new is theirs).
+    new = _files(own_temp_dir, worker_temp) - before
     assert [p for p in new if _holds_the_letter(p)] == []
     letter.refresh_from_db()
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
@@ -321,6 +338,26 @@ def test_the_stored_letter_is_encrypted_and_no_plaintext_is_left_behind(client, 
     assert b"%PDF" not in stored and NAME.encode() not in stored
     render_dir = Path(settings.DATA_DIR) / "render"
     assert not any(p.suffix == ".pdf" for p in render_dir.rglob("*"))
+
+
+def test_the_render_worker_has_a_private_temp_dir_under_the_data_directory(world):
+    worker = renderer()
+    worker.render("<html><body>warm</body></html>")
+    temp = worker.temp_dir
+    assert temp.is_relative_to(Path(settings.DATA_DIR))
+    assert temp.stat().st_mode & 0o777 == 0o700
+    environ = Path(f"/proc/{worker._process.pid}/environ").read_bytes().split(b"\0")
+    assert f"TMPDIR={temp}".encode() in environ
+
+
+def test_the_worker_refuses_a_temp_dir_others_can_enter(tmp_path):
+    from casework.letters.worker import use_private_temp_dir
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    shared.chmod(0o777)
+    with pytest.raises(SystemExit, match="open to others"):
+        use_private_temp_dir(shared)
 
 
 def _holds_the_letter(path: Path) -> bool:

@@ -56,9 +56,11 @@ class Renderer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
-        # The worker's home, font cache and temporary directory: private, under the data
-        # directory, never the system's temporary directory (R57).
-        self._private = ensure_private_dir(Path(settings.DATA_DIR) / "render")
+        # The worker's home, font cache and temporary directory: private (0700), under the
+        # data directory, never the system's temporary directory, which other processes
+        # share (R57).
+        self._private = _private(Path(settings.DATA_DIR) / "render")
+        self.temp_dir = _private(self._private / "tmp")
 
     def render(self, html: str, assets: dict[str, str] | None = None) -> Rendered:
         with self._lock:
@@ -113,13 +115,15 @@ class Renderer:
             str(ASSETS_DIR),
             "--memory-mib",
             str(settings.CASEWORK_LETTER_RENDER_MEMORY_MIB),
+            "--temp-dir",
+            str(self.temp_dir),
         ]
         environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "HOME": str(self._private),
             "XDG_CACHE_HOME": str(self._private / "cache"),
-            "TMPDIR": str(self._private),
+            "TMPDIR": str(self.temp_dir),
         }
         self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
             command,
@@ -156,6 +160,13 @@ class Renderer:
                 if stream is not None:
                     stream.close()
         self._process = None
+
+
+def _private(path: Path) -> Path:
+    """``path``, made if missing, and 0700 even if it existed with a wider mode."""
+    ensure_private_dir(path)
+    path.chmod(0o700)
+    return path
 
 
 def _read_exactly(fd: int, count: int, deadline: float) -> bytes:

@@ -24,8 +24,10 @@ import mimetypes
 import os
 import resource
 import socket
+import stat
 import struct
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -128,6 +130,19 @@ def neutralise(pdf_bytes: bytes) -> bytes:
         return out.getvalue()
 
 
+def use_private_temp_dir(path: Path) -> None:
+    """Anything WeasyPrint or its libraries put in a temporary file goes to ``path``, the
+    worker's own directory (0700, under the data directory). Python's tempfile would fall
+    back to the shared system directory if TMPDIR were unusable: refuse to start instead."""
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        sys.exit(f"the renderer's temporary directory {path} is not our own directory")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        sys.exit(f"the renderer's temporary directory {path} is open to others")
+    os.environ["TMPDIR"] = str(path)
+    tempfile.tempdir = str(path)
+
+
 def _read(stream: BinaryIO) -> dict[str, Any] | None:
     header = stream.read(4)
     if len(header) < 4:
@@ -159,7 +174,9 @@ def main() -> None:
     parser.add_argument("--assets", required=True, type=Path)
     parser.add_argument("--memory-mib", type=int, default=512)
     parser.add_argument("--lifetime-cpu", type=int, default=600)
+    parser.add_argument("--temp-dir", required=True, type=Path)
     args = parser.parse_args()
+    use_private_temp_dir(args.temp_dir)
     limit = args.memory_mib * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CPU, (args.lifetime_cpu, args.lifetime_cpu))
