@@ -93,6 +93,7 @@ def reference_save(*, actor: Any, form: ModelForm[Any], adding: bool, request: A
     affected = {} if adding else affected_organisations(obj)
     for organisation_id in {actor.organisation_id, *affected}:
         own = organisation_id == actor.organisation_id
+        uses: dict[str, Any] = dict(affected.get(organisation_id, {}))
         record(
             Action.REFERENCE_CHANGED,
             actor=actor,
@@ -101,7 +102,7 @@ def reference_save(*, actor: Any, form: ModelForm[Any], adding: bool, request: A
             request=request if own else None,  # the editor's network stays in their own log
             created=adding,
             fields=fields,
-            **affected.get(organisation_id, {}),
+            **uses,
         )
 
 
