@@ -55,12 +55,14 @@ class Tree:
         self._stack: list[bytes] = []
 
     def append(self, leaf: bytes) -> None:
-        self._stack.append(leaf)
+        stack = self._stack
+        stack.append(leaf)
         self.size += 1
-        merges = (self.size & -self.size).bit_length() - 1  # trailing zero bits of the size
-        for _ in range(merges):
-            right = self._stack.pop()
-            self._stack.append(node_hash(self._stack.pop(), right))
+        size = self.size
+        while not size & 1:  # one merge per trailing zero bit of the new size
+            right = stack.pop()
+            stack[-1] = node_hash(stack[-1], right)
+            size >>= 1
 
     def root(self) -> bytes:
         if not self._stack:

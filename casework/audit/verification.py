@@ -197,7 +197,8 @@ def _walk(
     try:
         for seq, head, leaf in walk(_entries(size)):
             tree.append(leaf)
-            proof.append(leaf)
+            if ranges:
+                proof.append(leaf)
             checked = seq
             if progress is not None and seq % 10_000 == 0:
                 progress(seq)
