@@ -64,8 +64,24 @@ def test_a_draft_has_no_snapshot_until_it_is_issued(draft):
     assert letter.issuer_name == "" and letter.authority == ""
 
 
+@pytest.fixture
+def reference_routes():
+    """A transactional test may run after another one emptied the database, seeded routes
+    included: seed them again (cases migration 0003 does it with update_or_create)."""
+    import importlib
+
+    from django.apps import apps
+
+    seeding = importlib.import_module(
+        "casework.cases.migrations.0003_reference_routes_and_missions"
+    )
+    seeding.seed(apps, None)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_letters_issued_before_it_their_organisations_name(issued):
+def test_the_migration_gives_letters_issued_before_it_their_organisations_name(
+    reference_routes, issued
+):
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
