@@ -7,7 +7,7 @@ TEST_DATA_DIR := $(CURDIR)/var/test
 PYTEST_ARGS ?=
 
 .PHONY: run test e2e check lint format typecheck migrations-check messages compilemessages \
-        audit audit-if-reachable lock bench system-packages system-packages-test clean
+        audit audit-if-reachable lock bench mutation system-packages system-packages-test clean
 
 run: $(VENV)/.installed-base system-packages compilemessages
 	$(BIN)/python manage.py migrate --noinput
@@ -58,6 +58,28 @@ audit-if-reachable: $(VENV)/.installed-dev
 lock: $(VENV)/.installed-dev
 	$(BIN)/python -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/base.txt
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -c requirements/base.txt -o requirements/dev.txt
+
+# Mutation testing (R65): crypto/ (the audit chain has its own run), the field AAD builder and
+# the access module, each in a copy under var/mutation/<area>/ with its settings from
+# tests/crypto/mutation/<area>.toml and only the tests that cover it. Slow: see README.
+MUTATION_AREAS := crypto fields access
+MUTANTS_crypto := crypto.*
+MUTANTS_fields := *ǁEncryptedFieldǁaad__mutmut_* *ǁEncryptedModelǁencryption_record_id__mutmut_* \
+                  *ǁEncryptedModelǁdata_organisation_id__mutmut_*
+MUTANTS_access := casework.cases.access.*
+mutation: $(VENV)/.installed-dev compilemessages
+	@for area in $(MUTATION_AREAS); do \
+	  dir=var/mutation/$$area; rm -rf $$dir; mkdir -p $$dir; \
+	  cp -r crypto casework templates static locale tests SECURITY.md $$dir/; \
+	  { cat pyproject.toml; echo; cat tests/crypto/mutation/$$area.toml; } > $$dir/pyproject.toml; \
+	done
+	@cd var/mutation/crypto && CASEWORK_DATA_DIR=$(CURDIR)/var/test-mutation-crypto \
+	  $(CURDIR)/$(BIN)/mutmut run '$(MUTANTS_crypto)' >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
+	@cd var/mutation/fields && CASEWORK_DATA_DIR=$(CURDIR)/var/test-mutation-fields \
+	  $(CURDIR)/$(BIN)/mutmut run $(foreach m,$(MUTANTS_fields),'$(m)') >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
+	@cd var/mutation/access && CASEWORK_DATA_DIR=$(CURDIR)/var/test-mutation-access \
+	  $(CURDIR)/$(BIN)/mutmut run '$(MUTANTS_access)' >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
+	@$(BIN)/python tests/crypto/mutation/score.py $(MUTATION_AREAS)
 
 bench: $(VENV)/.installed-dev
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; \

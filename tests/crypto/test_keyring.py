@@ -183,6 +183,7 @@ def test_it_reports_a_kek_version_missing_from_the_ring_as_an_operator_problem()
     assert isinstance(raised.value, DecryptionError)
     assert isinstance(raised.value, KeyStoreError)
     assert str(raised.value) == "key version 7 is not in the key ring"
+    assert raised.value.version == 7
 
 
 @pytest.mark.parametrize(
@@ -327,6 +328,7 @@ BAD_DOCUMENTS = {
     "a kek that is urlsafe base64": a_ring_document(
         keks={"1": KEK_1.replace("+", "-").replace("/", "_") + "-_"}
     ),
+    "a kek with a line break inside": a_ring_document(keks={"1": KEK_1[:20] + "\n" + KEK_1[20:]}),
     "a kek of 31 bytes": a_ring_document(keks={"1": KEY_31}),
     "a kek of 33 bytes": a_ring_document(keks={"1": KEY_33}),
     "a kek that is a number": a_ring_document(keks={"1": 1}),
@@ -355,15 +357,128 @@ def test_it_refuses_a_malformed_key_ring_with_one_line_that_reveals_no_key(text:
     assert raised.value.__context__ is None or raised.value.__suppress_context__
 
 
+NAMES_MUST_BE_INTEGERS = "key ring 'keks' names must be positive integers such as \"1\""
+EXACTLY_FOUR = "key ring must have exactly: format, active, keks, index_key"
+SAME_KEY_TWICE = "key ring contains the same key twice"
+WHAT_IS_WRONG = {
+    "an array": "key ring JSON must be an object",
+    "a missing field": EXACTLY_FOUR,
+    "an extra field": EXACTLY_FOUR,
+    "another format": "key ring format must be 'casework-keyring/1'",
+    "an active version not in keks": "the active key version is not in the key ring",
+    "a boolean active": "key ring 'active' must be an integer",
+    "a string active": "key ring 'active' must be an integer",
+    "empty keks": "key ring 'keks' must be a non-empty object",
+    "keks as a list": "key ring 'keks' must be a non-empty object",
+    "version 0": NAMES_MUST_BE_INTEGERS,
+    "version 01": NAMES_MUST_BE_INTEGERS,
+    "a negative version": NAMES_MUST_BE_INTEGERS,
+    "a version too large": "key versions must be integers from 1 to 2**32-1",
+    "a key pasted as a version": NAMES_MUST_BE_INTEGERS,
+    "a kek that is not base64": "key ring KEK 1 is not valid base64",
+    "a kek that is urlsafe base64": "key ring KEK 1 is not valid base64",
+    "a kek with a line break inside": "key ring KEK 1 is not valid base64",
+    "a kek of 31 bytes": "key ring KEK 1 must be 32 bytes, not 31",
+    "a kek of 33 bytes": "key ring KEK 1 must be 32 bytes, not 33",
+    "a kek that is a number": "key ring KEK 1 must be a base64 string",
+    "an index key of 31 bytes": "key ring index_key must be 32 bytes, not 31",
+    "an index key equal to a kek": SAME_KEY_TWICE,
+    "two equal keks": SAME_KEY_TWICE,
+    "empty text": "key ring is not valid JSON (line 1, column 1)",
+    "not JSON": "key ring is not valid JSON (line 1, column 2)",
+    "truncated JSON": "key ring is not valid JSON (line 7, column 16)",
+    "a duplicate field": "key ring JSON has a duplicate field name",
+}
+
+
+@pytest.mark.parametrize("name", BAD_TEXTS)
+def test_it_says_what_is_wrong_with_a_malformed_key_ring(name: str) -> None:
+    # The operator's only clue: one exact line naming the member and the rule broken.
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing.from_json(BAD_TEXTS[name])
+    assert str(raised.value) == WHAT_IS_WRONG[name]
+
+
 def test_it_refuses_an_empty_environment_value() -> None:
-    with pytest.raises(KeyStoreError, match="empty"):
+    with pytest.raises(KeyStoreError) as raised:
         KeyRing.from_env("  ")
+    assert str(raised.value) == "key ring environment variable is empty"
 
 
-@pytest.mark.parametrize("keks", [{}, {0: bytes(32)}, {1: bytes(31)}])
-def test_its_constructor_refuses_invalid_keks(keks: dict[int, bytes]) -> None:
-    with pytest.raises(KeyStoreError):
-        KeyRing(keks, active=1, index_key=os.urandom(32))
+@pytest.mark.parametrize(
+    ("keks", "index_key", "message"),
+    [
+        ({}, bytes(range(32)), "key ring has no KEKs"),
+        ({0: bytes(32)}, bytes(range(32)), "key versions must be integers from 1 to 2**32-1"),
+        ({1: bytes(31)}, bytes(range(32)), "KEK version 1 must be 32 bytes"),
+        ({1: "0" * 32}, bytes(range(32)), "KEK version 1 must be 32 bytes"),
+        ({1: bytes(32)}, bytes(31), "index_key must be 32 bytes"),
+        ({1: bytes(32)}, bytes(32), SAME_KEY_TWICE),
+    ],
+)
+def test_its_constructor_refuses_invalid_keys(
+    keks: dict[int, Any], index_key: bytes, message: str
+) -> None:
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing(keks, active=1, index_key=index_key)
+    assert str(raised.value) == message
+
+
+def test_its_constructor_refuses_an_active_version_it_does_not_hold() -> None:
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing({1: bytes(32)}, active=2, index_key=bytes(range(32)))
+    assert str(raised.value) == "the active key version is not in the key ring"
+
+
+# -- the largest key version ----------------------------------------------------------------
+
+MAX_VERSION = 2**32 - 1
+
+
+def test_it_holds_and_names_the_largest_key_version() -> None:
+    ring = KeyRing({MAX_VERSION: bytes(32)}, active=MAX_VERSION, index_key=bytes(range(32)))
+    wrapped = ring.wrap(DEK, CONTEXT)
+    assert wrapped[1:5] == b"\xff\xff\xff\xff"
+    assert wrapped_key_version(wrapped) == MAX_VERSION
+    assert KeyRing.from_json(ring.to_json()).unwrap(wrapped, CONTEXT) == DEK
+
+
+def test_it_reads_every_byte_of_the_version_header() -> None:
+    version = 2**24 + 2  # the top byte of the version field matters
+    ring = KeyRing({version: bytes(32)}, active=version, index_key=bytes(range(32)))
+    assert wrapped_key_version(ring.wrap(DEK, CONTEXT)) == version
+
+
+def test_it_adds_the_largest_version_and_then_refuses() -> None:
+    ring = KeyRing({MAX_VERSION - 1: bytes(32)}, active=MAX_VERSION - 1, index_key=os.urandom(32))
+    assert ring.add() == MAX_VERSION
+    with pytest.raises(KeyStoreError) as raised:
+        ring.add()
+    assert str(raised.value) == "no key version numbers left"
+
+
+def test_it_reads_a_ten_digit_version_name_and_refuses_eleven_digits() -> None:
+    largest = a_ring_document(keks={str(MAX_VERSION): KEK_1}, active=MAX_VERSION)
+    assert KeyRing.from_json(json.dumps(largest)).versions == [MAX_VERSION]
+    eleven = a_ring_document(keks={"10000000000": KEK_1}, active=1)
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing.from_json(json.dumps(eleven))
+    assert str(raised.value) == NAMES_MUST_BE_INTEGERS
+
+
+def test_it_writes_the_key_ring_as_indented_json() -> None:
+    ring = KeyRing({1: bytes(range(32))}, active=1, index_key=bytes(range(32, 64)))
+    kek, index_key = (base64.b64encode(bytes(range(n, n + 32))).decode() for n in (0, 32))
+    assert ring.to_json() == (
+        "{\n"
+        '  "format": "casework-keyring/1",\n'
+        '  "active": 1,\n'
+        '  "keks": {\n'
+        f'    "1": "{kek}"\n'
+        "  },\n"
+        f'  "index_key": "{index_key}"\n'
+        "}"
+    )
 
 
 # -- never showing keys ---------------------------------------------------------------------
@@ -376,10 +491,12 @@ def test_its_repr_and_str_show_versions_but_no_key(ring: KeyRing) -> None:
 
 
 def test_it_refuses_to_be_pickled_or_copied_so_it_cannot_land_in_a_cache() -> None:
-    with pytest.raises(TypeError):
+    message = "KeyRing must not be pickled or copied; it holds keys"
+    with pytest.raises(TypeError) as pickled:
         pickle.dumps(RING)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError) as copied:
         copy.copy(RING)
+    assert str(pickled.value) == str(copied.value) == message
 
 
 # -- the key file ---------------------------------------------------------------------------
@@ -491,5 +608,81 @@ def test_it_leaves_no_temporary_file_behind(key_file: Path) -> None:
 
 
 def test_it_reports_an_unwritable_location_as_a_key_store_error(tmp_path: Path) -> None:
-    with pytest.raises(KeyStoreError, match="cannot write"):
-        RING.save(tmp_path / "missing-directory" / "keys.json")
+    path = tmp_path / "missing-directory" / "keys.json"
+    with pytest.raises(KeyStoreError) as raised:
+        RING.save(path)
+    assert str(raised.value) == f"cannot write key file {path}: No such file or directory"
+
+
+def test_it_names_the_file_it_refuses_to_overwrite(key_file: Path) -> None:
+    expected = f"key file {key_file} already exists; refusing to overwrite it"
+    with pytest.raises(KeyStoreError) as raised:
+        RING.save(key_file)
+    assert str(raised.value) == expected
+
+
+def test_it_names_the_file_another_writer_created_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    real_link = os.link
+
+    def racing_link(source: Any, target: Any) -> None:
+        target_path = Path(target)
+        target_path.write_text("written by another process")  # between check and link
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", racing_link)
+    with pytest.raises(KeyStoreError) as raised:
+        RING.save(path)
+    assert str(raised.value) == f"key file {path} already exists; refusing to overwrite it"
+    assert path.read_text() == "written by another process"
+
+
+def test_it_never_writes_through_a_link_planted_at_its_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("untouched")
+    monkeypatch.setattr("crypto.keyring.secrets.token_hex", lambda n: "predictable")
+    (tmp_path / ".keys.json.predictable.tmp").symlink_to(victim)
+    with pytest.raises(KeyStoreError):
+        RING.save(tmp_path / "keys.json")
+    assert victim.read_text() == "untouched"
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_it_names_the_key_file_it_cannot_open(key_file: Path) -> None:
+    path = key_file / "keys.json"  # a regular file is not a directory
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing.load(path)
+    assert str(raised.value) == f"cannot open key file {path}: Not a directory"
+
+
+def test_it_names_a_key_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    path.write_bytes(b"\xff")
+    path.chmod(0o600)
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing.load(path)
+    assert str(raised.value) == f"key file {path} is not UTF-8 text"
+
+
+def write_padded_key_file(path: Path, size: int) -> None:
+    """A valid key ring, padded in front with spaces to exactly ``size`` bytes."""
+    text = RING.to_json().encode()
+    path.write_bytes(b" " * (size - len(text)) + text)
+    path.chmod(0o600)
+
+
+def test_it_reads_a_key_file_of_exactly_one_mebibyte(tmp_path: Path) -> None:
+    write_padded_key_file(tmp_path / "keys.json", 1 << 20)
+    assert KeyRing.load(tmp_path / "keys.json").to_json() == RING.to_json()
+
+
+def test_it_refuses_a_key_file_over_one_mebibyte(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    write_padded_key_file(path, (1 << 20) + 1)
+    with pytest.raises(KeyStoreError) as raised:
+        KeyRing.load(path)
+    assert str(raised.value) == f"key file {path} is too large to be a key ring"
