@@ -111,10 +111,11 @@ def test_the_export_only_ever_appends(tmp_path):
     call_command("verify_audit", "--checkpoints", str(exported))
 
 
-def test_the_export_refuses_a_file_whose_checkpoints_do_not_verify(tmp_path):
+@pytest.mark.parametrize("held", [b"not a checkpoint\n", b"\xff\xfe binary\n"])
+def test_the_export_refuses_a_file_whose_checkpoints_do_not_verify(tmp_path, held):
     fill(3)
     exported = tmp_path / "checkpoints.txt"
-    exported.write_text("not a checkpoint\n")
+    exported.write_bytes(held)
     with pytest.raises(CommandError):
         export(exported)
-    assert exported.read_text() == "not a checkpoint\n"
+    assert exported.read_bytes() == held

@@ -314,6 +314,8 @@ def sign_checkpoint(*, export: Path | None = None) -> Signed:
             return Signed(checkpoint, _append(handle, held, checkpoint))
     except OSError as exc:
         raise ExportRefused(f"cannot export to {export}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ExportRefused(f"refused: {export} is not a file of checkpoints (not UTF-8)") from None
 
 
 def _verified(held: str | None, what: str) -> VerificationResult:

@@ -35,6 +35,8 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"cannot read {options['checkpoints']}: {exc.strerror}"
                 ) from None
+            except UnicodeDecodeError:
+                raise CommandError(f"{options['checkpoints']} is not UTF-8") from None
         bar = Progress(self.stderr, ChainHead.objects.get(pk=1).seq, "verifying audit entries")
 
         def progress(seq: int) -> None:
