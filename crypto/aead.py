@@ -10,8 +10,8 @@ Token layout, version 1 (TOKEN_VERSION):
 
 GCM associated data = version byte || aad. Authenticating the version byte means a token
 cannot be reinterpreted under another format version. The caller's aad binds the value to
-where it lives (e.g. b"applicant:full_name:<record uuid>"), so a token copied to another row
-or column fails to decrypt.
+where it lives (e.g. b"cases.applicant.legal_name_latin:<record uuid>:org:<uuid>"), so a
+token copied to another row or column fails to decrypt.
 """
 
 from __future__ import annotations

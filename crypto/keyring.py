@@ -10,8 +10,8 @@ Wrapped-key layout, version 1 (exactly 65 bytes, since a DEK is always 32 bytes)
     49      16    GCM tag
 
 GCM associated data = the 5-byte header || context. The context binds the DEK to its owner
-(e.g. b"applicant:<uuid>:org:<uuid>"); the header binding stops anyone from relabelling a
-wrapped key with another KEK version.
+(e.g. b"datakey:applicant:<uuid>:org:<uuid>"); the header binding stops anyone from
+relabelling a wrapped key with another KEK version.
 
 Key file / environment format (JSON, mode 0600):
 
