@@ -215,7 +215,7 @@ def tree_head_body(origin: str, size: int, root: bytes) -> str:
 def sign_note(private_key: bytes, *, name: str, text: str) -> str:
     """A signed note: ``text`` (ending in a newline), a blank line, one signature line."""
     _check_key_name(name)
-    if not text.endswith("\n") or "\n\n" in text or _control_characters(text):
+    if not text.endswith("\n") or "\n\n" in "\n" + text or _control_characters(text):
         raise ValueError("a note's text is lines ending in newlines, none empty")
     signature = Ed25519PrivateKey.from_private_bytes(private_key).sign(text.encode())
     blob = key_id(name, public_key_of(private_key)) + signature

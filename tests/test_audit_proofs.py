@@ -12,7 +12,12 @@ from django.core.management.base import CommandError
 
 from casework.audit.models import AuditEvent, Checkpoint
 from casework.audit.signing import public_key
-from casework.audit.verification import sign_checkpoint, verify_chain
+from casework.audit.verification import (
+    VerificationResult,
+    sign_checkpoint,
+    verify_and_record,
+    verify_chain,
+)
 from crypto.audit_chain import (
     CheckpointError,
     canonical,
@@ -135,3 +140,133 @@ def test_a_proof_of_a_damaged_log_is_refused(capsys):
         call_command("audit_proof", "--inclusion", "5")
     with pytest.raises(CommandError, match="no entry"):
         call_command("audit_proof", "--inclusion", "9", "--size", "6")
+
+
+def test_a_witness_gets_the_old_root_it_holds_and_the_new_one(tmp_path, capsys):
+    exported = tmp_path / "checkpoints.txt"
+    fill(6)
+    export(exported)
+    fill(5)
+    export(exported)
+    old, new = (verify_tree_head(public_key(), t) for t in split_checkpoints(exported.read_text()))
+    fields = proof_lines(capsys, "--consistency", 6, 11)
+    assert fields["old size"] == ["6"] and fields["new size"] == ["11"]
+    assert hashes(fields, "old root") == [old.root] and hashes(fields, "new root") == [new.root]
+
+
+def test_an_export_of_the_empty_log_and_of_one_entry_verify_as_the_log_grows(tmp_path):
+    exported = tmp_path / "checkpoints.txt"
+    export(exported)  # a tree head of 0 entries
+    assert verify_chain(exported.read_text()).ok
+    fill(1)
+    assert verify_chain(exported.read_text()).ok  # every log extends the empty one
+    export(exported)  # and one of 1 entry
+    fill(4)
+    result = verify_chain(exported.read_text())
+    assert (result.ok, result.checked) == (True, 5)
+    sizes = [
+        verify_tree_head(public_key(), t).size for t in split_checkpoints(exported.read_text())
+    ]
+    assert sizes == [0, 1]
+
+
+def test_an_empty_log_verifies():
+    result = verify_chain()
+    assert (result.ok, result.checked, result.first_bad, result.damage) == (True, 0, None, "")
+
+
+def test_a_signed_empty_log_that_is_not_empty_is_a_bad_checkpoint():
+    from casework.audit.signing import signing_key
+    from crypto.audit_chain import sign_tree_head
+
+    forged = sign_tree_head(signing_key(), origin="safe-passage-casework", size=0, root=bytes(32))
+    assert verify_chain(forged).damage == "inconsistent"  # the file's: checked as a witness
+    Checkpoint.objects.create(size=0, head="0" * 64, text=forged)  # the database's
+    result = verify_chain()
+    assert result == VerificationResult(
+        False, 0, 0, "bad checkpoint", "a signed empty log is not empty"
+    )
+
+
+def test_a_legacy_checkpoint_whose_head_the_chain_no_longer_gives_is_found():
+    from casework.audit.signing import signing_key
+    from crypto.audit_chain import sign_checkpoint as sign_legacy
+
+    fill(6)
+    stale = sign_legacy(signing_key(), origin="safe-passage-casework", size=4, head="ab" * 32)
+    result = verify_chain(stale)
+    assert (result.ok, result.checked, result.first_bad, result.damage) == (
+        False,
+        4,
+        4,
+        "bad checkpoint",
+    )
+    assert result.message == "entry 4 does not match its signed checkpoint"
+
+
+def test_damage_and_inconsistency_are_explained(tmp_path):
+    exported = tmp_path / "checkpoints.txt"
+    fill(8)
+    export(exported)
+    rewind(4)
+    fill(6)
+    result = verify_chain(exported.read_text())
+    assert result.message == "no consistency proof from the exported checkpoint of 8 entries"
+    assert (result.checked, result.first_bad) == (10, 8)
+    from tests.test_audit_log import behind_the_orms_back
+
+    with behind_the_orms_back() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET decision = 'allow' WHERE seq = 3")
+    broken = verify_chain()
+    assert (broken.checked, broken.message) == (2, "altered entry at sequence number 3")
+
+
+def test_progress_is_reported_every_so_many_entries(monkeypatch):
+    monkeypatch.setattr("casework.audit.verification.PROGRESS_EVERY", 3)
+    fill(10)
+    seen = []
+    assert verify_and_record(None, seen.append).ok
+    assert seen == [3, 6, 9]
+
+
+def test_a_verification_is_recorded_with_who_asked_from_where(rf, auditor):
+    fill(2)
+    request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+    verify_and_record(actor=auditor, request=request)
+    entry = AuditEvent.objects.get(action="audit_verified")
+    assert (entry.actor_id, entry.client) == (auditor.pk, "203.0.113.0/24")
+    assert entry.details == {"checked": 2, "first_bad": None, "damage": ""}
+
+
+def test_a_failed_verification_alerts_with_who_asked_from_where(rf, auditor):
+    fill(2)
+    from tests.test_audit_log import behind_the_orms_back
+
+    with behind_the_orms_back() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET decision = 'allow' WHERE seq = 2")
+    verify_and_record(actor=auditor, request=rf.get("/", REMOTE_ADDR="203.0.113.9"))
+    alert = AuditEvent.objects.get(action="alert")
+    assert (alert.actor_id, alert.client) == (auditor.pk, "203.0.113.0/24")
+    assert alert.details == {
+        "kind": "verification_failed",
+        "checked": 1,
+        "first_bad": 2,
+        "damage": "altered",
+    }
+
+
+def test_several_checkpoints_are_appended_at_once_each_on_its_own(tmp_path):
+    for _ in range(3):
+        fill(1)
+        sign_checkpoint()  # signed, not yet exported: checkpoints at 1, 2 and 3
+    exported = tmp_path / "checkpoints.txt"
+    done = sign_checkpoint(export=exported)
+    texts = [c.text for c in Checkpoint.objects.order_by("size")]
+    assert done.appended == 3 and exported.read_text() == "\n".join(texts)
+    assert sign_checkpoint().appended == 0
+
+
+def test_an_export_to_somewhere_unwritable_is_refused_in_one_line(tmp_path):
+    fill(1)
+    with pytest.raises(CommandError, match="cannot export to"):
+        export(tmp_path)  # a directory

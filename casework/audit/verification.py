@@ -49,6 +49,7 @@ from crypto.merkle import (
 )
 
 _EVENTS = AuditEvent._meta.db_table
+PROGRESS_EVERY = 10_000  # entries between two calls of a verification's progress callback
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def _walk(
             if ranges:
                 proof.append(leaf)
             checked = seq
-            if progress is not None and seq % 10_000 == 0:
+            if progress is not None and seq % PROGRESS_EVERY == 0:
                 progress(seq)
             if heads.get(seq, head) != head or (seq in roots and roots[seq] != tree.root()):
                 return VerificationResult(

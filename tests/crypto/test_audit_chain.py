@@ -27,10 +27,12 @@ from crypto.audit_chain import (
     sign_tree_head,
     split_checkpoints,
     verify_checkpoint,
+    verify_growth,
     verify_tree_head,
     walk,
 )
-from crypto.merkle import EMPTY_ROOT, leaf_hash
+from crypto.merkle import EMPTY_ROOT, consistency_proof, leaf_hash
+from crypto.merkle import root as merkle_root
 
 Entry = tuple[int, str, str, dict[str, Any]]
 
@@ -311,3 +313,81 @@ def test_an_exported_file_of_both_formats_splits_into_its_checkpoints():
 def test_an_origin_that_is_not_a_key_name_cannot_be_signed(origin):
     with pytest.raises(ValueError):
         sign_tree_head(KEY, origin=origin, size=1, root=ROOT)
+
+
+def test_a_malformed_signature_line_next_to_our_valid_one_rejects_the_note():
+    text = _tree_head()
+    ours = text[text.index("\u2014") :]
+    for extra in [
+        "\u2014 other AAAA\n",  # too short to hold a key id and a signature
+        "\u2014 test  " + ours.split(" ")[-1],  # two spaces
+        "x" + ours,  # something before the em dash
+        "\u2014 other !!!!\n",  # not base64
+        "\u2014 \n",
+    ]:
+        with pytest.raises(CheckpointError, match="malformed checkpoint"):
+            verify_tree_head(PUBLIC, text + extra)
+
+
+def test_a_five_byte_signature_of_another_key_is_ignored():
+    text = _tree_head()
+    other = base64.b64encode(b"\x00" * 5).decode()
+    assert verify_tree_head(PUBLIC, text + f"\u2014 other {other}\n").size == 7
+
+
+def test_a_bad_signature_of_ours_fails_the_note_with_that_reason():
+    text = _tree_head()
+    blob = base64.b64decode(text.split(" ")[-1])
+    forged = base64.b64encode(blob[:4] + bytes(64)).decode()
+    with pytest.raises(CheckpointError, match="checkpoint signature does not verify"):
+        verify_tree_head(PUBLIC, text + f"\u2014 test {forged}\n")
+
+
+@pytest.mark.parametrize(
+    ("size", "root"), [(-1, ROOT), (1, ROOT[:31]), (1, ROOT + b"\x00"), (-1, b"")]
+)
+def test_a_tree_head_needs_a_size_and_a_32_byte_root(size, root):
+    with pytest.raises(ValueError, match="a tree head needs a size >= 0 and a 32-byte root"):
+        sign_tree_head(KEY, origin="test", size=size, root=root)
+
+
+def test_the_empty_log_has_a_tree_head_too():
+    assert (
+        verify_tree_head(PUBLIC, sign_tree_head(KEY, origin="t", size=0, root=EMPTY_ROOT)).size == 0
+    )
+
+
+@pytest.mark.parametrize("text", ["no newline", "a\n\nb\n", "a\x01\n", "\n"])
+def test_a_note_is_lines_ending_in_newlines_none_empty(text):
+    with pytest.raises(ValueError, match="a note's text is lines ending in newlines, none empty"):
+        sign_note(KEY, name="test", text=text)
+
+
+def test_a_legacy_origin_must_be_one_line():
+    with pytest.raises(ValueError, match="origin must be one non-empty line"):
+        sign_checkpoint(KEY, origin="", size=7, head="ab" * 32)
+
+
+def _growth(sizes):
+    leaves = [leaf_hash(bytes([i])) for i in range(max(sizes))]
+    heads = [
+        sign_tree_head(KEY, origin="test", size=n, root=merkle_root(leaves[:n])) for n in sizes
+    ]
+    return leaves, heads
+
+
+def test_a_witness_refuses_growth_without_a_proof_and_between_logs():
+    leaves, (old, new) = _growth([5, 8])
+    verify_growth(PUBLIC, old, new, consistency_proof(leaves, 5, 8))
+    with pytest.raises(CheckpointError, match="the newer checkpoint does not extend the older"):
+        verify_growth(PUBLIC, old, new, [])
+    other = sign_tree_head(KEY, origin="another", size=8, root=merkle_root(leaves))
+    with pytest.raises(CheckpointError, match="checkpoints of two different logs"):
+        verify_growth(PUBLIC, old, other, consistency_proof(leaves, 5, 8))
+
+
+def test_every_log_extends_the_empty_one_and_nothing_more_is_needed():
+    leaves, (empty, new) = _growth([0, 3])
+    assert verify_growth(PUBLIC, empty, new, []).size == 3
+    with pytest.raises(CheckpointError):
+        verify_growth(PUBLIC, empty, new, [leaves[0]])  # a proof from nothing proves nothing
