@@ -125,6 +125,11 @@ CONSISTENCY = [
     ),
 ]
 HASHES = [leaf_hash(leaf) for leaf in LEAVES]
+# The only reasons a verifier gives: nothing says which check failed.
+REFUSED = (
+    r"^(inclusion proof does not verify|consistency proof does not verify"
+    r"|a hash of the wrong length)$"
+)
 SOME_HASH = bytes.fromhex("abacaba000000000000000000000000000000000000000000060061e00123456")
 
 
@@ -229,7 +234,7 @@ def all_inclusion_probes():
     ("index", "size", "root_hash", "leaf", "proof"), list(all_inclusion_probes())
 )
 def test_every_tampered_inclusion_proof_is_refused(index, size, root_hash, leaf, proof):
-    with pytest.raises(ProofError):
+    with pytest.raises(ProofError, match=REFUSED):
         verify_inclusion(leaf, index, size, proof, root_hash)
 
 
@@ -356,3 +361,22 @@ def test_proof_requests_that_cannot_exist_are_refused():
             consistency_ranges(first, second)
     with pytest.raises(ProofError):
         subtree_hashes(leaves_of(8), [(0, 4), (2, 6)])
+
+
+def test_a_proof_over_hashes_of_the_wrong_length_is_refused_though_it_would_hash_right():
+    """Without the length check these verify: a short leaf or proof hash is still hashed."""
+    short = b"x"
+    sibling = leaf_hash(b"y")
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_inclusion(short, 0, 2, [sibling], node_hash(short, sibling))
+    leaf = leaf_hash(b"z")
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_inclusion(leaf, 0, 2, [short], node_hash(leaf, short))
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_inclusion(short, 0, 1, [], short)
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_consistency(1, 2, short, node_hash(short, sibling), [sibling])
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_consistency(1, 2, leaf, node_hash(leaf, short), [short])
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_consistency(1, 1, short, short, [])
