@@ -41,8 +41,9 @@ CONSEQUENCES = {
     "admin_reset_second_factor": [
         "authenticator app, passkey and backup code",
         "Every session of theirs ends now",
-        "Their password and role stay",
-        "Whoever next signs in with their password sets up the new second factor",
+        "Their password stops working too",
+        "a single-use link for them",
+        "waits for a coordinator to confirm it again",
     ],
     "admin_deactivate": [
         "can no longer sign in",
@@ -264,8 +265,14 @@ def test_the_yes_button_does_it_once_and_audits_it(admin_client, org_admin, coll
 
     response = admin_client.post(form["action"], form["fields"])
 
-    assert response.status_code == 302
-    assert response.headers["Location"] == reverse("admin_users")
+    if route == "admin_reset_second_factor":
+        # The page with the single-use link that lets them back in, shown once.
+        assert response.status_code == 200
+        assert "/invitation/" in response.content.decode()
+        assert "no-store" in response.headers["Cache-Control"]
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"] == reverse("admin_users")
     after = _snapshot(colleague)
     assert after != before
     assert not after["totp"] or route == "admin_deactivate"

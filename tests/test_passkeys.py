@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -124,16 +125,50 @@ def test_a_privileged_role_signs_in_with_a_verified_device_bound_passkey(
     assert client.get(reverse("home")).status_code == 200
 
 
-def test_a_privileged_role_is_refused_a_synced_passkey(client, strict_org):
-    user = make_user(organisation=strict_org, role=Role.AUDITOR)
-    key = SoftAuthenticator()
+@pytest.mark.parametrize("role", [Role.COORDINATOR, Role.ORG_ADMIN, Role.AUDITOR])
+def test_a_privileged_role_cannot_enrol_a_synced_passkey(client, strict_org, role):
+    """Finding 1: first enrolment (or after a reset) with a backup-eligible credential."""
+    user = make_user(organisation=strict_org, role=role)
     half_signed_in(client, user)
-    assert register(client, key, be=True).status_code == 200
-    client.post(reverse("logout"))
-    again = half_signed_in(client.__class__(), user)
-    response = authenticate(again, key, be=True)
+    response = register(client, SoftAuthenticator(), be=True)
     assert response.status_code == 403
+    assert response.json()["code"] == "synced_passkey_refused"
+    assert not WebAuthnCredential.objects.filter(user=user).exists()  # never stored
+    assert client.get(reverse("home")).status_code == 302  # still half signed in
+    assert not UserSession.objects.filter(user=user).exists()
+    # The same person with a device-bound passkey gets in.
+    assert register(client, SoftAuthenticator()).status_code == 200
+    assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_signed_in_privileged_user_cannot_add_a_synced_passkey(client, coordinator_with_passkey):
+    user, key = coordinator_with_passkey
+    half_signed_in(client, user)
+    assert authenticate(client, key).status_code == 200
+    assert register(client, SoftAuthenticator(), be=True).status_code == 403
+    assert WebAuthnCredential.objects.filter(user=user).count() == 1
+
+
+def test_a_synced_passkey_from_before_never_counts_for_a_privileged_role(client, strict_org):
+    """A caseworker's synced passkey (allowed for them) after they become a coordinator: it
+    neither signs them in nor counts as a factor they have."""
+    from casework.accounts import services
+
+    user = make_user(organisation=strict_org, role=Role.CASEWORKER)
+    login_verified(client, user)
+    key = SoftAuthenticator()
+    assert register(client, key, be=True).status_code == 200
+    user.groups.set([Group.objects.get(name=Role.COORDINATOR.value)])
+    assert services.usable_device_count(user, passkey_only=True) == 0
+    assert not services.has_second_factor(user, passkey_only=True)
+    again = half_signed_in(client.__class__(), user)
+    assert authenticate(again, key, be=True).status_code == 403
     assert again.get(reverse("home")).status_code == 302
+    # Not "verify with your passkey": enrolment, which says only a reset gets them out.
+    assert again.get(reverse("login_verify")).headers["Location"] == reverse("login_enrol")
+    page = again.get(reverse("login_enrol")).content.decode()
+    assert "reset your second factor" in page
+    assert "passkey-registration-placeholder" not in page
 
 
 def test_a_caseworker_may_use_a_synced_passkey(client, strict_org):
@@ -224,3 +259,67 @@ def test_a_user_can_name_their_passkey_but_not_someone_elses(client, caseworker,
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.name != "mine now"
+
+
+# --- adding a passkey is a factor change (finding 2) --------------------------------------------
+
+
+def _stale(client):
+    session = client.session
+    session["otp_verified_at"] -= 6 * 60  # the second factor is older than the step-up window
+    session.save()
+
+
+def test_a_stale_session_cannot_begin_registering_a_passkey(client, caseworker):
+    login_verified(client, caseworker)
+    _stale(client)
+    response = call(client, "credential-registration-begin")
+    assert response.status_code == 403
+    assert response.json()["code"] == "step_up_required"
+    assert "otp_webauthn_register_state" not in client.session
+
+
+def test_a_registration_begun_fresh_cannot_complete_once_stale(client, caseworker):
+    login_verified(client, caseworker)
+    options = call(client, "credential-registration-begin").json()
+    _stale(client)
+    response = call(
+        client, "credential-registration-complete", SoftAuthenticator().register(options)
+    )
+    assert response.status_code == 403
+    assert not WebAuthnCredential.objects.filter(user=caseworker).exists()
+
+
+def test_after_a_step_up_the_passkey_is_added(client, caseworker):
+    import base64
+
+    import pyotp
+
+    from casework.accounts.models import TOTPDevice
+
+    login_verified(client, caseworker)
+    _stale(client)
+    device = TOTPDevice.objects.get(user=caseworker)
+    code = pyotp.TOTP(base64.b32encode(bytes.fromhex(device.key)).decode()).now()
+    client.post(reverse("reauth"), {"code": code, "next": reverse("account")})
+    assert register(client, SoftAuthenticator()).status_code == 200
+    assert WebAuthnCredential.objects.filter(user=caseworker, confirmed=True).count() == 1
+
+
+def test_the_account_page_offers_a_passkey_only_after_a_step_up(client, caseworker):
+    login_verified(client, caseworker)
+    assert "passkey-registration-placeholder" in client.get(reverse("account")).content.decode()
+    _stale(client)
+    html = client.get(reverse("account")).content.decode()
+    assert "passkey-registration-placeholder" not in html
+    assert "Confirm it is you to add a passkey" in html
+
+
+def test_adding_a_passkey_ends_the_other_sessions_and_leaves_a_notice(client, caseworker):
+    others = [login_verified(client.__class__(), caseworker) for _ in range(2)]
+    login_verified(client, caseworker)
+    assert register(client, SoftAuthenticator()).status_code == 200
+    for other in others:
+        assert other.get(reverse("home")).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+    assert "A passkey was added to your account." in client.get(reverse("home")).content.decode()

@@ -160,3 +160,59 @@ def test_new_backup_codes_replace_the_old_ones(client, caseworker):
     assert response.status_code == 200
     assert old[0] not in response.content.decode()
     assert BackupCodeDevice.objects.get(user=caseworker).remaining == 10
+
+
+# --- a session that passed only the password step (finding 14) -------------------------------
+
+PASSWORD = "a passphrase of the half-signed-in"
+
+
+def _password_step(client, user):
+    user.set_password(PASSWORD)
+    user.save()
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == reverse("login_verify")
+    return client
+
+
+def test_a_password_only_session_lives_fifteen_minutes_however_active(client, caseworker):
+    make_totp(caseworker)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _password_step(client, caseworker)
+        key = client.session.session_key
+    for minutes in (4.5, 9, 13.5, 14.9):  # active, well within the idle timeout
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            assert client.get(reverse("login_verify")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        response = client.get(reverse("login_verify"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(reverse("login"))
+    assert "reason=expired" in response.headers["Location"]
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_password_only_session_without_its_stamp_is_ended(client, caseworker):
+    make_totp(caseworker)
+    _password_step(client, caseworker)
+    session = client.session
+    del session["password_step_at"]
+    session.save()
+    response = client.get(reverse("login_verify"))
+    assert response.status_code == 302 and "reason=expired" in response.headers["Location"]
+
+
+def test_the_second_factor_starts_the_eight_hour_lifetime_afresh(client, caseworker):
+    import base64
+
+    import pyotp
+
+    device, _ = make_totp(caseworker)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _password_step(client, caseworker)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        code = pyotp.TOTP(base64.b32encode(bytes.fromhex(device.key)).decode()).now()
+        assert client.post(reverse("login_verify"), {"code": code}).status_code == 302
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        assert client.get(reverse("home")).status_code == 200  # past 15: a full session now

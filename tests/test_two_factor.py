@@ -355,15 +355,83 @@ def test_concurrent_submissions_of_one_code_succeed_once(alice, app):
     assert results.count(True) == 1
 
 
-def test_sessions_are_capped_at_three(client, alice):
-    clients = [login_verified(client.__class__(), alice) for _ in range(3)]
-    from casework.accounts.services import _evict_oldest_sessions
+def _sign_in(client, code: str):
+    """The real sign-in: the password step, then a code at the second step."""
+    assert password_step(client).status_code == 302
+    response = client.post(reverse("login_verify"), {"code": code})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    return client
 
-    login_verified(client, alice)
-    _evict_oldest_sessions(alice)
+
+def test_a_fourth_sign_in_ends_the_oldest_session(client, alice, app):
+    """R21 through the sign-in itself (backup codes: one per sign-in, no clock games)."""
+    codes = issue_backup_codes(alice)
+    clients = []
+    for number in range(4):
+        with time_machine.travel(timezone.now() + timedelta(seconds=number), tick=False):
+            clients.append(_sign_in(client.__class__(), codes[number]))
     assert UserSession.objects.filter(user=alice).count() == 3
-    assert clients[0].get(reverse("home")).status_code == 302
+    assert clients[0].get(reverse("home")).headers["Location"].startswith(reverse("login"))
+    for later in clients[1:]:
+        assert later.get(reverse("home")).status_code == 200
+    listed = clients[3].get(reverse("account")).content.decode()
+    assert listed.count("End this session") == 2  # the other two; this one says so itself
+
+
+def test_enrolment_gives_the_app_a_160_bit_key(client, alice):
+    """R3 on the key enrolment really makes (TOTP_KEY_BYTES), not on a test-made device."""
+    import base64
+
+    password_step(client)
+    html = client.get(reverse("login_enrol")).content.decode()
+    device = TOTPDevice.objects.get(user=alice)
+    key = bytes.fromhex(device.key)
+    assert len(key) == 20
+    secret = base64.b32encode(key).decode().rstrip("=")
+    assert len(secret) == 32  # what the person types: 160 bits, 5 per character
+    assert " ".join(secret[i : i + 4] for i in range(0, 32, 4)) in html
+
+
+def test_confirming_an_app_ends_every_other_session_of_the_user(client, alice):
+    """R19: a factor added ends the user's other sessions, password-only ones included."""
+    import pyotp
+
+    other = client.__class__()
+    password_step(other)
+    assert other.get(reverse("login_enrol")).status_code == 200
+    password_step(client)
+    client.get(reverse("login_enrol"))
+    device = TOTPDevice.objects.get(user=alice)
+    code = pyotp.TOTP(base64_secret(device)).now()
+    assert client.post(reverse("login_enrol"), {"code": code}).status_code == 200
     assert client.get(reverse("home")).status_code == 200
+    response = other.get(reverse("login_enrol"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in other.session
+
+
+def base64_secret(device) -> str:
+    import base64
+
+    return base64.b32encode(bytes.fromhex(device.key)).decode()
+
+
+def test_new_backup_codes_need_step_up_and_end_the_other_sessions(client, alice, app):
+    other = login_verified(client.__class__(), alice)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login_verified(client, alice)
+    with time_machine.travel(start + timedelta(minutes=6), tick=False):
+        stale = client.post(reverse("backup_codes_new"), {"next": reverse("account")})
+        assert stale.headers["Location"].startswith(reverse("reauth"))
+        assert not BackupCodeDevice.objects.filter(user=alice).exists()
+        assert other.get(reverse("home")).status_code == 200
+        client.post(reverse("reauth"), {"code": app.now(), "next": reverse("account")})
+        assert client.post(reverse("backup_codes_new")).status_code == 200
+        assert BackupCodeDevice.objects.get(user=alice).remaining == 10
+        assert other.get(reverse("home")).status_code == 302
+        assert client.get(reverse("home")).status_code == 200
 
 
 def test_an_unknown_username_costs_one_argon2_run_like_a_known_one(client, alice, monkeypatch):

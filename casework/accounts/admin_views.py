@@ -1,6 +1,10 @@
 """Organisation administration: invite and withdraw invitations, set role, deactivate,
 reset second factor, unlock, panic revoke. Org admins act on their own organisation only and
-see no case content. What locks someone out is asked on a confirmation page first."""
+see no case content. What locks someone out is asked on a confirmation page first.
+
+A content role (coordinator, caseworker), by invitation or by a role change, only takes
+effect when a coordinator confirms it (grant_views.py): an org admin cannot give an account
+of theirs access to cases."""
 
 from __future__ import annotations
 
@@ -23,10 +27,12 @@ from casework.accounts.forms import (
     AlertMailboxForm,
     InvitationAcceptForm,
     LetterheadForm,
+    NewPasswordForm,
+    NewPasswordMixin,
     RoleForm,
 )
-from casework.accounts.models import Invitation, User
-from casework.accounts.roles import Role
+from casework.accounts.models import Invitation, RoleGrant, User
+from casework.accounts.roles import CONTENT_ROLES, Role
 
 org_admin_only = role_required(Role.ORG_ADMIN)
 
@@ -95,12 +101,18 @@ def _users_page(request: HttpRequest, mailbox: AlertMailboxForm, status: int = 2
     invitations = (
         Invitation.objects.filter(organisation_id=admin.organisation_id)
         .pending()
-        .select_related("created_by")
+        .select_related("created_by", "account")
         .order_by("expires_at")
+    )
+    grants = (
+        RoleGrant.objects.pending()
+        .filter(organisation_id=admin.organisation_id)
+        .select_related("user", "requested_by")
     )
     context = {
         "rows": [_user_row(user) for user in users],
         "invitations": invitations,
+        "grants": grants,
         "invite_form": RoleForm(auto_id="invite-%s"),
         "mailbox": mailbox,
     }
@@ -120,7 +132,11 @@ def _ask_first(request: HttpRequest, template: str, context: dict[str, Any]) -> 
 
 @require_http_methods(["GET", "POST"])
 @org_admin_only
+@step_up_required
 def letterhead_view(request: HttpRequest) -> HttpResponse:
+    """What every letter prints about the organisation: changing it is as sensitive as
+    issuing a letter, so the page itself asks for a fresh second factor (a stale one on
+    arrival sends the admin to confirm first, not after typing the changes)."""
     admin: Any = request.user
     organisation = admin.organisation
     if request.method == "POST":
@@ -184,8 +200,17 @@ def role_view(request: HttpRequest, user_id: Any) -> HttpResponse:
     if _roles_of(user) == [role]:  # "Set role" on the preselected role: nothing to end
         messages.info(request, _("%(name)s already has that role.") % {"name": user.username})
         return redirect("admin_users")
-    services.set_role(admin=admin, user=user, role=role, request=request)
-    messages.success(request, _("The role was changed; their sessions ended."))
+    if services.set_role(admin=admin, user=user, role=role, request=request):
+        messages.success(request, _("The role was changed; their sessions ended."))
+    else:
+        messages.info(
+            request,
+            _(
+                "One of the organisation's coordinators has to confirm this role before it "
+                "takes effect; until then %(name)s keeps their current role."
+            )
+            % {"name": user.username},
+        )
     return redirect("admin_users")
 
 
@@ -206,13 +231,24 @@ def deactivate_view(request: HttpRequest, user_id: Any) -> HttpResponse:
 @org_admin_only
 @step_up_required
 def reset_second_factor_view(request: HttpRequest, user_id: Any) -> HttpResponse:
-    return _confirmed_user_action(
-        request,
-        user_id,
-        services.reset_second_factor,
-        template="accounts/admin/confirm_reset_second_factor.html",
-        done=_("Their second factor was reset; they enrol again at next sign-in."),
-    )
+    """After the confirmation, the single-use link that lets the person back in (a new
+    password, then a new second factor), shown once like an invitation link."""
+    admin: Any = request.user
+    user = get_user_for_admin(admin, user_id)
+    _not_self(admin, user)
+    roles = _roles_of(user)
+    template = "accounts/admin/confirm_reset_second_factor.html"
+    question = _ask_first(request, template, {"subject": user, "roles": roles})
+    if question is not None:
+        return question
+    token = services.reset_second_factor(admin=admin, user=user, request=request)
+    link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+    context = {
+        "link": link,
+        "subject": user,
+        "suspended": [role.label for role in roles if role in CONTENT_ROLES],
+    }
+    return render(request, "accounts/admin/reset_link.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -285,26 +321,53 @@ def _no_longer_pending(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        services.find_invitation(token)
+        invitation = services.find_invitation(token)
     except services.InvitationInvalid as problem:
-        reason = {
-            "unknown": _("This invitation link is not valid. Check that it was copied whole."),
-            "used": _("This invitation link has already been used."),
-            "withdrawn": _(
-                "This invitation link was withdrawn and no longer works. If you still need an "
-                "account, ask the person who invited you for a new link."
-            ),
-            "expired": _("This invitation link has expired. Ask for a new one."),
-        }[str(problem)]
-        return render(request, "accounts/invitation_invalid.html", {"reason": reason}, status=410)
-    form = InvitationAcceptForm(request.POST if request.method == "POST" else None)
+        return _invalid_link(request, str(problem))
+    reopening = invitation.account_id is not None
+    data = request.POST if request.method == "POST" else None
+    form: NewPasswordMixin = (
+        NewPasswordForm(invitation.account, data) if reopening else InvitationAcceptForm(data)
+    )
     if request.method == "POST" and form.is_valid():
-        services.accept_invitation(
-            token=token,
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["new_password"],
-            request=request,
-        )
-        messages.success(request, _("Your account is ready. Sign in to set up your second factor."))
-        return redirect("login")
-    return render(request, "accounts/invitation_accept.html", {"form": form})
+        try:
+            services.accept_invitation(
+                token=token,
+                username=form.cleaned_data.get("username", ""),
+                password=form.cleaned_data["new_password"],
+                request=request,
+            )
+        except services.InvitationInvalid as problem:
+            return _invalid_link(request, str(problem))
+        except services.UsernameTaken as taken:
+            if not taken.remaining:
+                return _invalid_link(request, "too_many_names")
+            form.add_error(
+                "username",
+                _("That username is taken; choose another (%(left)d more tries on this link).")
+                % {"left": taken.remaining},
+            )
+        else:
+            messages.success(
+                request, _("Your account is ready. Sign in to set up your second factor.")
+            )
+            return redirect("login")
+    context = {"form": form, "reopening": reopening, "account": invitation.account}
+    return render(request, "accounts/invitation_accept.html", context)
+
+
+def _invalid_link(request: HttpRequest, problem: str) -> HttpResponse:
+    reason = {
+        "unknown": _("This invitation link is not valid. Check that it was copied whole."),
+        "used": _("This invitation link has already been used."),
+        "withdrawn": _(
+            "This invitation link was withdrawn and no longer works. If you still need an "
+            "account, ask the person who invited you for a new link."
+        ),
+        "expired": _("This invitation link has expired. Ask for a new one."),
+        "too_many_names": _(
+            "Too many of the usernames tried were taken, so this link no longer works. Ask "
+            "the person who invited you for a new link."
+        ),
+    }[problem]
+    return render(request, "accounts/invitation_invalid.html", {"reason": reason}, status=410)

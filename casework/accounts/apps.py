@@ -24,4 +24,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from casework.accounts.middleware import mark_password_step
+
         post_migrate.connect(ensure_role_groups, sender=self)
+        user_logged_in.connect(mark_password_step, dispatch_uid="casework-password-step")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,8 +25,7 @@ def step_up_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        verified_at = request.session.get("otp_verified_at", 0)
-        if time.time() - verified_at > settings.CASEWORK_STEP_UP_SECONDS:
+        if not step_up_fresh(request):
             if request.method == "GET":
                 back = request.get_full_path()
             else:
@@ -38,20 +38,60 @@ def step_up_required(view: View) -> View:
     return wrapper
 
 
+def step_up_fresh(request: HttpRequest) -> bool:
+    """A second factor given within CASEWORK_STEP_UP_SECONDS in this session."""
+    verified_at = request.session.get("otp_verified_at", 0)
+    if not isinstance(verified_at, int | float):
+        return False
+    return time.time() - verified_at <= settings.CASEWORK_STEP_UP_SECONDS
+
+
 def role_required(*roles: Role) -> Callable[[View], View]:
-    """Users without one of ``roles`` get 404, the same as for a page that does not exist."""
+    """Users without one of ``roles`` get 404, the same as for a page that does not exist,
+    and the refusal is audited and alerted like any other denied access (R28, R47)."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user: Any = request.user
             if not any(user.has_role(role) for role in roles):
+                _audit_refusal(request, user, kwargs)
                 raise Http404
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+# The path is ids and fixed words only (these routes take UUIDs); bounded all the same.
+MAX_AUDITED_PATH = 200
+
+
+def _audit_refusal(request: HttpRequest, user: Any, kwargs: dict[str, Any]) -> None:
+    """A deny entry with ids only (the address asked for and the object id in it), and the
+    hourly "access denied" alert that the organisation's auditors and mailbox see."""
+    from casework.audit.alerts import AlertKind, raise_alert
+    from casework.audit.models import Action
+    from casework.audit.services import record
+
+    first = next((str(value) for value in kwargs.values() if isinstance(value, uuid.UUID)), None)
+    ids: dict[str, Any] = {"requested": first} if first is not None else {}
+    record(
+        Action.ACCESS_DENIED,
+        actor=user,
+        request=request,
+        decision="deny",
+        path=request.path[:MAX_AUDITED_PATH],
+        **ids,
+    )
+    raise_alert(
+        AlertKind.ACCESS_DENIED,
+        organisation_id=user.organisation_id,
+        actor=user,
+        request=request,
+        **ids,
+    )
 
 
 REPEAT_AFTER_STEP_UP = "repeat_after_step_up"

@@ -98,17 +98,33 @@ class InvitationAcceptForm(NewPasswordMixin):
     field_order = ["username", "new_password", "new_password_again"]
 
     def clean(self) -> dict[str, Any]:
+        # Whether the username is taken is answered only on a submission that is otherwise
+        # complete, by the service, which rations and audits those answers (finding 11).
         cleaned = super().clean() or {}
         from casework.accounts.models import User
 
-        username = cleaned.get("username")
-        if username and User.objects.filter(username=username).exists():
-            self.add_error("username", _("That username is taken; choose another."))
-        self.validate_new_password(User(username=username or ""))
+        self.validate_new_password(User(username=cleaned.get("username") or ""))
         return cleaned
 
 
-ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in Role]
+class NewPasswordForm(NewPasswordMixin):
+    """The new password of an account reopened with the link an administrator gave after
+    resetting its second factor (the old password stopped working at the reset)."""
+
+    def __init__(self, account: Any, *args: Any, **kwargs: Any) -> None:
+        self.account = account
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.validate_new_password(self.account)
+        return cleaned
+
+
+# The roles an org admin gives. Reference data editors change the routes and missions every
+# organisation relies on: one organisation's admin does not hand that out.
+ORGANISATION_ROLES = [role for role in Role if role != Role.REFERENCE_EDITOR]
+ROLE_CHOICES = [(role.value, ROLE_LABELS[role]) for role in ORGANISATION_ROLES]
 
 
 class RoleForm(forms.Form):

@@ -40,6 +40,18 @@ HALF_AUTHENTICATED_VIEWS = frozenset(
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
+# A session that has passed only the password step lives this long from that step, however
+# active it is: enough to give a code or enrol a factor, not a standing half-open door.
+HALF_SIGNED_IN_SECONDS = 15 * 60
+HALF_SIGNED_IN_SINCE = "password_step_at"
+
+
+def mark_password_step(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """Connected to ``user_logged_in``: Django's ``login()`` (the password step) stamps the
+    new session, so its absolute lifetime runs from there."""
+    if request is not None and hasattr(request, "session"):
+        request.session[HALF_SIGNED_IN_SINCE] = time.time()
+
 
 def _to_login(request: HttpRequest, reason: str | None = None) -> HttpResponseRedirect:
     query = {"next": request.get_full_path()} if request.method == "GET" else {}
@@ -73,13 +85,20 @@ class SessionPolicyMiddleware:
         last_seen = session.get("last_seen_at", now)
         if now - last_seen > settings.CASEWORK_SESSION_IDLE_SECONDS:
             return "idle"
+        if not user.is_verified():
+            # Password step only: a lifetime of its own, from that step (fails closed when
+            # the stamp is missing).
+            stepped = session.get(HALF_SIGNED_IN_SINCE)
+            if not isinstance(stepped, int | float) or now - stepped > HALF_SIGNED_IN_SECONDS:
+                return "expired"
+            return None
         started = session.get("session_started_at")
-        if started is not None and now - started > settings.CASEWORK_SESSION_ABSOLUTE_SECONDS:
-            return "expired"
         if (
-            user.is_verified()
-            and not UserSession.objects.filter(session_key=session.session_key, user=user).exists()
+            not isinstance(started, int | float)
+            or now - started > settings.CASEWORK_SESSION_ABSOLUTE_SECONDS
         ):
+            return "expired"
+        if not UserSession.objects.filter(session_key=session.session_key, user=user).exists():
             return "ended"
         return None
 

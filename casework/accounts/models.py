@@ -290,12 +290,23 @@ class InvitationQuerySet(models.QuerySet["Invitation"]):
 
 
 class Invitation(models.Model):
-    """A single-use, expiring invitation link. Only a digest of its token is stored."""
+    """A single-use, expiring invitation link. Only a digest of its token is stored.
+
+    A link either creates a new account (``account`` is None) or, after an administrator
+    reset that account's second factor, lets its owner set a new password (``account`` set):
+    the old password stops working at the reset, so whoever knew it cannot come back with it.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
     role = models.CharField(max_length=20)
     token_digest = models.BinaryField(unique=True)
+    account = models.ForeignKey(
+        "User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # Usernames refused as taken on this link: a few, then the link stops working (the answer
+    # "taken" says that somebody, in some organisation, has that name).
+    refused_usernames = models.PositiveSmallIntegerField(default=0)
     # None: made by an operator with `manage.py create_organisation` (the first admin).
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="+", null=True, blank=True
@@ -324,4 +335,102 @@ class Invitation(models.Model):
 
     @property
     def role_label(self) -> str:
+        return Role(self.role).label if self.role else ""
+
+
+class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):
+    def pending(self) -> RoleGrantQuerySet:
+        return self.filter(outcome="")
+
+    def awaiting_coordinator(self) -> RoleGrantQuerySet:
+        """Pending grants a coordinator can decide: the account exists and is active."""
+        return self.pending().filter(user__isnull=False, user__is_active=True)
+
+
+class RoleGrant(models.Model):
+    """A content role (coordinator, caseworker) an org admin asked for: it takes effect only
+    when a coordinator of the organisation confirms it, so no single person gives an account
+    access to case content (two people). Made by an invitation for a content role, a role
+    change to one, or a second-factor reset of someone who had one."""
+
+    class Reason(models.TextChoices):
+        INVITATION = "invitation", _("invitation")
+        ROLE_CHANGE = "role_change", _("role change")
+        RESET = "reset", _("second factor reset")
+
+    class Outcome(models.TextChoices):
+        PENDING = "", _("waiting for a coordinator")
+        CONFIRMED = "confirmed", _("confirmed")
+        REFUSED = "refused", _("refused")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    # None until the invitation that asked for the role is accepted.
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="role_grants"
+    )
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.CASCADE, null=True, blank=True, related_name="grant"
+    )
+    role = models.CharField(max_length=20)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    # None with an outcome: decided by an operator on the command line (bootstrap).
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RoleGrantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("role request")
+        verbose_name_plural = _("role requests")
+        ordering = ["requested_at"]
+
+    def __str__(self) -> str:
+        return f"RoleGrant({self.pk})"
+
+    @property
+    def role_label(self) -> str:
         return Role(self.role).label
+
+
+class SecurityNotice(models.Model):
+    """A change to how someone signs in (a factor added or removed, new backup codes, a new
+    password, a reset by an administrator): shown on their dashboard until they acknowledge
+    it from a later sign-in than the change (R14), so a session that made the change cannot
+    quietly dismiss it."""
+
+    class Kind(models.TextChoices):
+        PASSKEY_ADDED = "passkey_added", _("A passkey was added to your account.")
+        APP_ADDED = "app_added", _("An authenticator app was set up for your account.")
+        DEVICE_REMOVED = "device_removed", _("A second factor was removed from your account.")
+        BACKUP_CODES = (
+            "backup_codes",
+            _("New backup codes were made; the old ones stopped working."),
+        )
+        PASSWORD_CHANGED = "password_changed", _("Your password was changed.")
+        FACTOR_RESET = (
+            "factor_reset",
+            _(
+                "An administrator reset your second factor and a new password was set through "
+                "the link they gave."
+            ),
+        )
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_notices")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"SecurityNotice({self.pk})"

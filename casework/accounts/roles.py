@@ -12,6 +12,7 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     AUDITOR = "auditor"
     ORG_ADMIN = "org_admin"
+    REFERENCE_EDITOR = "reference_editor"  # routes and missions, for the whole installation
 
     @property
     def label(self) -> str:
@@ -23,4 +24,9 @@ ROLE_LABELS = {
     Role.COORDINATOR: _("Coordinator"),
     Role.AUDITOR: _("Auditor"),
     Role.ORG_ADMIN: _("Organisation administrator"),
+    Role.REFERENCE_EDITOR: _("Reference data editor"),
 }
+
+# Roles that read case content. Granting one takes two people: the org admin asks, a
+# coordinator of the organisation confirms (an org admin never gives themselves content).
+CONTENT_ROLES = frozenset({Role.COORDINATOR, Role.CASEWORKER})

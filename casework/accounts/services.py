@@ -9,14 +9,15 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -31,11 +32,13 @@ from casework.accounts.models import (
     LoginFailure,
     LoginLock,
     Organisation,
+    RoleGrant,
+    SecurityNotice,
     TOTPDevice,
     User,
     UserSession,
 )
-from casework.accounts.roles import Role
+from casework.accounts.roles import CONTENT_ROLES, Role
 from casework.audit.models import Action
 from casework.audit.services import client_prefix, record
 from casework.lib.keys import keyring
@@ -53,6 +56,10 @@ BACKUP_CODE_COUNT = 10
 BACKUP_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 BACKUP_CODE_LENGTH = 24  # 24 symbols of 5 bits = 120 bits (R13 asks >= 112)
 INVITATION_LIFETIME = timedelta(hours=24)
+# An invitation link may meet this many taken usernames; then it stops working (finding 11:
+# "taken" says that the name exists in some organisation, so each answer is rationed, audited
+# in the inviting organisation's log, and costs the inviter a new, audited link).
+USERNAME_ATTEMPTS_PER_INVITATION = 5
 
 
 def _digest(purpose: str, value: str) -> bytes:
@@ -194,7 +201,52 @@ def change_password(request: HttpRequest, user: User, new_password: str) -> None
     end_other_sessions(user, keep=old_key)
     update_session_auth_hash(request, user)  # cycles the key
     UserSession.objects.filter(session_key=old_key).update(session_key=request.session.session_key)
+    notify(user, SecurityNotice.Kind.PASSWORD_CHANGED)
     record(Action.PASSWORD_CHANGED, actor=user, request=request)
+
+
+# --- notices of changes to how someone signs in (R14) --------------------------------------
+
+
+def notify(user: User, kind: SecurityNotice.Kind) -> None:
+    """A notice the user sees on their dashboard at every sign-in until they acknowledge it."""
+    SecurityNotice.objects.create(user=user, kind=kind)
+
+
+def open_notices(user: User) -> list[SecurityNotice]:
+    return list(SecurityNotice.objects.filter(user=user, acknowledged_at__isnull=True))
+
+
+def _signed_in_at(request: HttpRequest) -> datetime | None:
+    started = request.session.get("session_started_at")
+    return datetime.fromtimestamp(started, tz=UTC) if isinstance(started, int | float) else None
+
+
+def can_acknowledge(request: HttpRequest, notice: SecurityNotice) -> bool:
+    """Only a session that signed in after the change may dismiss its notice: the session
+    that made a change (perhaps not the person's own) cannot make it disappear."""
+    signed_in = _signed_in_at(request)
+    return signed_in is not None and notice.created_at < signed_in
+
+
+@transaction.atomic
+def acknowledge_notices(request: HttpRequest, user: User) -> int:
+    signed_in = _signed_in_at(request)
+    if signed_in is None:
+        return 0
+    count = SecurityNotice.objects.filter(
+        user=user, acknowledged_at__isnull=True, created_at__lt=signed_in
+    ).update(acknowledged_at=timezone.now())
+    if count:
+        record(Action.SECURITY_NOTICES_ACKNOWLEDGED, actor=user, request=request, count=count)
+    return int(count)
+
+
+def factor_changed(request: HttpRequest | None, user: User, kind: SecurityNotice.Kind) -> None:
+    """After any change to a user's second factors: a lasting notice, and every other session
+    of theirs ends (R14, R19); the one that made the change goes on."""
+    notify(user, kind)
+    end_other_sessions(user, keep=request.session.session_key if request is not None else None)
 
 
 # --- devices ---------------------------------------------------------------------------------
@@ -206,10 +258,27 @@ def has_second_factor(user: User, *, passkey_only: bool) -> bool:
 
 
 def usable_device_count(user: User, *, passkey_only: bool) -> int:
-    passkeys = WebAuthnCredential.objects.filter(user=user, confirmed=True).count()
+    """Confirmed devices the user may sign in with. Under R2 (``passkey_only``) that is a
+    passkey that stays on its device: a synced (backup-eligible) one never counts."""
+    passkeys = WebAuthnCredential.objects.filter(user=user, confirmed=True)
     if passkey_only:
-        return int(passkeys)
-    return int(passkeys) + TOTPDevice.objects.filter(user=user, confirmed=True).count()
+        return int(passkeys.filter(backup_eligible=False).count())
+    return int(passkeys.count()) + TOTPDevice.objects.filter(user=user, confirmed=True).count()
+
+
+def device_is_usable(device: TOTPDevice | WebAuthnCredential, *, passkey_only: bool) -> bool:
+    if isinstance(device, WebAuthnCredential):
+        return bool(device.confirmed) and not (passkey_only and device.backup_eligible)
+    return bool(device.confirmed) and not passkey_only
+
+
+def has_unusable_factor(user: User) -> bool:
+    """Confirmed devices exist but none the user's role may sign in with (an app or a synced
+    passkey of someone under R2): only an administrator's reset gets them in again."""
+    return bool(
+        WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+        or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 def new_totp_device(user: User, *, name: str, confirmed: bool) -> TOTPDevice:
@@ -255,11 +324,33 @@ def issue_backup_codes(user: User, request: HttpRequest | None = None) -> list[s
 
 
 @transaction.atomic
+def regenerate_backup_codes(request: HttpRequest, user: User) -> list[str]:
+    """New backup codes asked for from the account page (after a step-up): a factor change."""
+    codes = issue_backup_codes(user, request)
+    factor_changed(request, user, SecurityNotice.Kind.BACKUP_CODES)
+    return codes
+
+
+@transaction.atomic
 def confirm_totp_device(request: HttpRequest, device: TOTPDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     record(Action.DEVICE_ADDED, actor=device.user, target=device, request=request)
-    end_other_sessions(device.user, keep=request.session.session_key)
+    factor_changed(request, device.user, SecurityNotice.Kind.APP_ADDED)
+
+
+@transaction.atomic
+def passkey_added(request: HttpRequest, user: User, *, first_factor: bool) -> None:
+    """After a passkey registration: audit, notice, and either the bookkeeping of a sign-in
+    (it was the person's first factor) or the end of every other session."""
+    record(Action.DEVICE_ADDED, actor=user, request=request, kind="passkey")
+    notify(user, SecurityNotice.Kind.PASSKEY_ADDED)
+    if first_factor:
+        # The sign-in bookkeeping; every other session, password-only ones included, ends.
+        end_other_sessions(user, keep=request.session.session_key)
+        second_factor_passed(request, user)
+    else:
+        end_other_sessions(user, keep=request.session.session_key)
 
 
 @transaction.atomic
@@ -268,20 +359,55 @@ def remove_device(
 ) -> None:
     device.delete()
     record(Action.DEVICE_REMOVED, actor=user, request=request, device=str(device.pk))
-    end_other_sessions(user, keep=request.session.session_key)
+    factor_changed(request, user, SecurityNotice.Kind.DEVICE_REMOVED)
 
 
 # --- administration --------------------------------------------------------------------------
 
 
 @transaction.atomic
-def reset_second_factor(*, admin: User, user: User, request: HttpRequest | None = None) -> None:
-    """Delete every device and end every session: the user re-enrols at next sign-in."""
+def reset_second_factor(*, admin: User, user: User, request: HttpRequest | None = None) -> str:
+    """Every device and session of ``user`` goes, and their password with them: whoever knew
+    the old password cannot enrol a factor of their own. The account comes back only through
+    the single-use link returned here (shown once to the admin, who hands it over like an
+    invitation): its owner sets a new password, then enrols a new second factor.
+
+    The admin holds that link, so a content role the user had is suspended until a
+    coordinator confirms it again (two people), or resetting a caseworker would give an org
+    admin their cases."""
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
     WebAuthnCredential.objects.filter(user=user).delete()
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
     end_other_sessions(user, keep=None)
-    record(Action.SECOND_FACTOR_RESET, actor=admin, target=user, request=request)
+    _withdraw_reset_links(user)
+    roles = user.roles
+    token, invitation = _new_invitation(
+        user.organisation,
+        roles[0] if roles else None,
+        created_by=admin,
+        account=user,
+    )
+    record(
+        Action.SECOND_FACTOR_RESET,
+        actor=admin,
+        target=user,
+        request=request,
+        link=str(invitation.pk),
+    )
+    for role in roles:
+        if role in CONTENT_ROLES:
+            user.groups.remove(Group.objects.get(name=role.value))
+            _request_grant(
+                admin=admin, user=user, role=role, reason=RoleGrant.Reason.RESET, request=request
+            )
+    notify(user, SecurityNotice.Kind.FACTOR_RESET)
+    return token
+
+
+def _withdraw_reset_links(user: User) -> None:
+    Invitation.objects.filter(account=user).pending().update(withdrawn_at=timezone.now())
 
 
 @transaction.atomic
@@ -296,6 +422,8 @@ def panic_revoke(*, admin: User, user: User, request: HttpRequest | None = None)
     user.is_active = False
     user.save(update_fields=["password", "is_active"])
     end_other_sessions(user, keep=None)
+    _withdraw_reset_links(user)
+    _cancel_pending_grants(user)
     record(Action.PANIC_REVOKE, actor=admin, target=user, request=request)
 
 
@@ -304,14 +432,191 @@ def deactivate_user(*, admin: User, user: User, request: HttpRequest | None = No
     user.is_active = False
     user.save(update_fields=["is_active"])
     end_other_sessions(user, keep=None)
+    _withdraw_reset_links(user)
+    _cancel_pending_grants(user)
     record(Action.USER_DEACTIVATED, actor=admin, target=user, request=request)
 
 
 @transaction.atomic
-def set_role(*, admin: User, user: User, role: Role, request: HttpRequest | None = None) -> None:
+def set_role(*, admin: User, user: User, role: Role, request: HttpRequest | None = None) -> bool:
+    """An org admin sets someone's role. A role without case content (auditor, org admin)
+    applies at once; a content role (coordinator, caseworker) waits for a coordinator of the
+    organisation to confirm it, and until then the person keeps the role they had.
+    True when the role applied now."""
+    _cancel_pending_grants(user)
+    if role in CONTENT_ROLES:
+        _request_grant(
+            admin=admin, user=user, role=role, reason=RoleGrant.Reason.ROLE_CHANGE, request=request
+        )
+        return False
+    _apply_role(user, role)
+    record(Action.ROLE_CHANGED, actor=admin, target=user, request=request, role=role.value)
+    return True
+
+
+def _apply_role(user: User, role: Role) -> None:
+    """Exactly ``role``, and every session of the user ends (privileges changed: R17, R19)."""
     user.groups.set([Group.objects.get(name=role.value)])
     end_other_sessions(user, keep=None)
-    record(Action.ROLE_CHANGED, actor=admin, target=user, request=request, role=role.value)
+
+
+# --- two people for a content role (finding 13) ---------------------------------------------
+
+
+def _request_grant(
+    *,
+    admin: User,
+    role: Role,
+    reason: RoleGrant.Reason,
+    user: User | None = None,
+    invitation: Invitation | None = None,
+    request: HttpRequest | None = None,
+) -> RoleGrant:
+    grant = RoleGrant.objects.create(
+        organisation_id=admin.organisation_id,
+        user=user,
+        invitation=invitation,
+        role=role.value,
+        reason=reason,
+        requested_by=admin,
+    )
+    record(
+        Action.ROLE_GRANT_REQUESTED,
+        actor=admin,
+        target=user if user is not None else invitation,
+        request=request,
+        role=role.value,
+        grant=str(grant.pk),
+    )
+    return grant
+
+
+def _cancel_pending_grants(user: User) -> None:
+    """An admin's later choice replaces an earlier request still waiting for a coordinator."""
+    RoleGrant.objects.pending().filter(user=user).update(
+        outcome=RoleGrant.Outcome.CANCELLED, decided_at=timezone.now()
+    )
+
+
+class GrantInvalid(Exception):
+    """Decided already, cancelled, not for this coordinator to decide, or the account is gone."""
+
+
+def pending_grants_for(coordinator: User) -> list[RoleGrant]:
+    """The requests a coordinator may decide: of their organisation, for an account that
+    exists and is active, never their own and never one they asked for."""
+    return list(
+        RoleGrant.objects.awaiting_coordinator()
+        .filter(organisation_id=coordinator.organisation_id)
+        .exclude(user=coordinator)
+        .exclude(requested_by=coordinator)
+        .select_related("user", "requested_by")
+    )
+
+
+def _decidable(coordinator: User, grant_id: Any) -> tuple[RoleGrant, User]:
+    """The grant, locked, and its account, if ``coordinator`` may decide it now;
+    GrantInvalid otherwise."""
+    if not coordinator.has_role(Role.COORDINATOR):
+        raise GrantInvalid
+    grant = (
+        RoleGrant.objects.select_for_update()
+        .filter(pk=grant_id, organisation_id=coordinator.organisation_id)
+        .first()
+    )
+    if grant is None or grant.outcome != RoleGrant.Outcome.PENDING or grant.user_id is None:
+        raise GrantInvalid
+    if coordinator.pk in (grant.user_id, grant.requested_by_id):
+        raise GrantInvalid  # two different people, always
+    subject = User.objects.get(pk=grant.user_id)
+    if not subject.is_active:
+        raise GrantInvalid
+    return grant, subject
+
+
+@transaction.atomic
+def confirm_grant(
+    *, coordinator: User, grant_id: Any, request: HttpRequest | None = None
+) -> RoleGrant:
+    grant, subject = _decidable(coordinator, grant_id)
+    _apply_role(subject, Role(grant.role))
+    grant.outcome = RoleGrant.Outcome.CONFIRMED
+    grant.decided_by = coordinator
+    grant.decided_at = timezone.now()
+    grant.save(update_fields=["outcome", "decided_by", "decided_at"])
+    record(
+        Action.ROLE_GRANT_CONFIRMED,
+        actor=coordinator,
+        target=subject,
+        request=request,
+        role=grant.role,
+        grant=str(grant.pk),
+    )
+    return grant
+
+
+@transaction.atomic
+def refuse_grant(
+    *, coordinator: User, grant_id: Any, request: HttpRequest | None = None
+) -> RoleGrant:
+    grant, subject = _decidable(coordinator, grant_id)
+    grant.outcome = RoleGrant.Outcome.REFUSED
+    grant.decided_by = coordinator
+    grant.decided_at = timezone.now()
+    grant.save(update_fields=["outcome", "decided_by", "decided_at"])
+    record(
+        Action.ROLE_GRANT_REFUSED,
+        actor=coordinator,
+        target=subject,
+        request=request,
+        decision="deny",
+        role=grant.role,
+        grant=str(grant.pk),
+    )
+    return grant
+
+
+def has_active_coordinator(organisation: Organisation) -> bool:
+    return bool(
+        User.objects.filter(
+            organisation=organisation, is_active=True, groups__name=Role.COORDINATOR.value
+        ).exists()
+    )
+
+
+class BootstrapRefused(Exception):
+    """The organisation has a coordinator already: the two-person path applies."""
+
+
+@transaction.atomic
+def operator_confirm_first_coordinator(*, organisation: Organisation, username: str) -> RoleGrant:
+    """An operator confirms a waiting coordinator request where the organisation has no
+    coordinator to do it (its first one, or its only one after a reset). The operator is the
+    second person; with a coordinator present this is refused."""
+    if has_active_coordinator(organisation):
+        raise BootstrapRefused
+    grant = (
+        RoleGrant.objects.select_for_update()
+        .awaiting_coordinator()
+        .filter(organisation=organisation, role=Role.COORDINATOR.value, user__username=username)
+        .select_related("user")
+        .first()
+    )
+    if grant is None or grant.user is None:
+        raise GrantInvalid
+    _apply_role(grant.user, Role.COORDINATOR)
+    grant.outcome = RoleGrant.Outcome.CONFIRMED
+    grant.decided_at = timezone.now()
+    grant.save(update_fields=["outcome", "decided_at"])
+    record(
+        Action.ROLE_GRANT_CONFIRMED,
+        organisation_id=organisation.pk,
+        target=grant.user,
+        role=grant.role,
+        grant=str(grant.pk),
+        operator="manage.py first_coordinator --confirm",
+    )
+    return grant
 
 
 @transaction.atomic
@@ -352,9 +657,19 @@ def invitation_digest(token: str) -> bytes:
 
 @transaction.atomic
 def create_invitation(*, admin: User, role: Role, request: HttpRequest | None = None) -> str:
-    """Returns the token for the link (shown once); only its digest is stored."""
+    """Returns the token for the link (shown once); only its digest is stored. A link for a
+    content role makes an account without it: a coordinator confirms the role once the
+    account exists (``RoleGrant``)."""
     token, invitation = _new_invitation(admin.organisation, role, created_by=admin)
     record(Action.INVITATION_CREATED, actor=admin, target=invitation, request=request, role=role)
+    if role in CONTENT_ROLES:
+        _request_grant(
+            admin=admin,
+            invitation=invitation,
+            role=role,
+            reason=RoleGrant.Reason.INVITATION,
+            request=request,
+        )
     return token
 
 
@@ -372,15 +687,38 @@ def create_bootstrap_invitation(*, organisation: Organisation, role: Role) -> st
     return token
 
 
+@transaction.atomic
+def create_first_coordinator_invitation(*, organisation: Organisation) -> str:
+    """A coordinator's invitation made by an operator, for an organisation that has no
+    coordinator to confirm one (bootstrap). The operator is the second person: the role
+    applies when the link is accepted. Refused when a coordinator exists."""
+    if has_active_coordinator(organisation):
+        raise BootstrapRefused
+    token, invitation = _new_invitation(organisation, Role.COORDINATOR, created_by=None)
+    record(
+        Action.INVITATION_CREATED,
+        organisation_id=organisation.pk,
+        target=invitation,
+        role=Role.COORDINATOR,
+        operator="manage.py first_coordinator",
+    )
+    return token
+
+
 def _new_invitation(
-    organisation: Organisation, role: Role, *, created_by: User | None
+    organisation: Organisation,
+    role: Role | None,
+    *,
+    created_by: User | None,
+    account: User | None = None,
 ) -> tuple[str, Invitation]:
     token = secrets.token_urlsafe(32)  # 256 bits
     invitation = Invitation.objects.create(
         organisation=organisation,
-        role=role.value,
+        role=role.value if role is not None else "",
         token_digest=invitation_digest(token),
         created_by=created_by,
+        account=account,
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
     return token, invitation
@@ -390,8 +728,20 @@ class InvitationInvalid(Exception):
     """Unknown, used, withdrawn or expired; the message says which."""
 
 
+class UsernameTaken(Exception):
+    """The username exists (in some organisation); ``remaining`` more may be tried."""
+
+    def __init__(self, remaining: int) -> None:
+        super().__init__("taken")
+        self.remaining = remaining
+
+
 def find_invitation(token: str) -> Invitation:
-    invitation = Invitation.objects.filter(token_digest=invitation_digest(token)).first()
+    invitation = (
+        Invitation.objects.select_related("account")
+        .filter(token_digest=invitation_digest(token))
+        .first()
+    )
     if invitation is None:
         raise InvitationInvalid("unknown")
     _still_valid(invitation)
@@ -402,25 +752,104 @@ def _still_valid(invitation: Invitation) -> None:
     problem = invitation.problem()
     if problem is not None:
         raise InvitationInvalid(problem)
+    if invitation.account_id is not None and not invitation.account.is_active:  # type: ignore[union-attr]
+        raise InvitationInvalid("withdrawn")
 
 
-@transaction.atomic
 def accept_invitation(
     *, token: str, username: str, password: str, request: HttpRequest | None = None
 ) -> User:
+    """A new account from the link, or, for a reset link, the account's new password.
+
+    A taken username is answered (the person must choose again), but each such answer is
+    audited in the inviting organisation's log, and after USERNAME_ATTEMPTS_PER_INVITATION
+    of them the link stops working: one link cannot be used to list another organisation's
+    usernames. The refusal is committed before UsernameTaken is raised."""
+    outcome = _accept(token=token, username=username, password=password, request=request)
+    if isinstance(outcome, UsernameTaken):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _accept(
+    *, token: str, username: str, password: str, request: HttpRequest | None
+) -> User | UsernameTaken:
     found = find_invitation(token)
     # Check again on the locked row: two acceptances at once must not both succeed, and a
     # link withdrawn while its form was being filled in must not work.
     invitation = Invitation.objects.select_for_update().get(pk=found.pk)
     _still_valid(invitation)
+    if invitation.account is not None:
+        return _reopen(invitation, invitation.account, password, request)
+    if User.objects.filter(username=username).exists():
+        return _refuse_username(invitation, request)
     organisation: Organisation = invitation.organisation
-    user = User.objects.create_user(username, organisation=organisation, password=password)
-    user.groups.add(Group.objects.get(name=invitation.role))
+    try:
+        with transaction.atomic():  # a savepoint: the refusal below must still be written
+            user = User.objects.create_user(username, organisation=organisation, password=password)
+    except IntegrityError:  # the same name taken by an acceptance a moment ago
+        return _refuse_username(invitation, request)
+    except ValidationError as problem:
+        if "username" not in getattr(problem, "error_dict", {}):
+            raise
+        return _refuse_username(invitation, request)
+    grant = RoleGrant.objects.filter(invitation=invitation).first()
+    role = Role(invitation.role)
+    if grant is None and role in CONTENT_ROLES and invitation.created_by is not None:
+        # Never the case for links made by create_invitation; fail safe all the same.
+        grant = _request_grant(
+            admin=invitation.created_by,
+            invitation=invitation,
+            role=role,
+            reason=RoleGrant.Reason.INVITATION,
+            request=request,
+        )
+    if grant is not None:
+        grant.user = user
+        grant.save(update_fields=["user"])
+    else:
+        user.groups.add(Group.objects.get(name=role.value))
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = user
     invitation.save(update_fields=["accepted_at", "accepted_user"])
     record(Action.INVITATION_ACCEPTED, actor=user, target=invitation, request=request)
     return user
+
+
+def _reopen(invitation: Invitation, user: User, password: str, request: HttpRequest | None) -> User:
+    """A reset link: the account's owner sets its new password; the second factor follows
+    at the next sign-in."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    end_other_sessions(user, keep=None)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = user
+    invitation.save(update_fields=["accepted_at", "accepted_user"])
+    record(Action.INVITATION_ACCEPTED, actor=user, target=invitation, request=request)
+    return user
+
+
+def _refuse_username(invitation: Invitation, request: HttpRequest | None) -> UsernameTaken:
+    invitation.refused_usernames += 1
+    fields = ["refused_usernames"]
+    if invitation.refused_usernames >= USERNAME_ATTEMPTS_PER_INVITATION:
+        invitation.withdrawn_at = timezone.now()
+        fields.append("withdrawn_at")
+    invitation.save(update_fields=fields)
+    record(
+        Action.INVITATION_USERNAME_REFUSED,
+        organisation_id=invitation.organisation_id,
+        target=invitation,
+        request=request,
+        decision="deny",
+        count=invitation.refused_usernames,
+    )
+    if invitation.withdrawn_at is not None:
+        RoleGrant.objects.pending().filter(invitation=invitation).update(
+            outcome=RoleGrant.Outcome.CANCELLED, decided_at=timezone.now()
+        )
+    return UsernameTaken(USERNAME_ATTEMPTS_PER_INVITATION - invitation.refused_usernames)
 
 
 @transaction.atomic
@@ -433,6 +862,9 @@ def withdraw_invitation(
     _still_valid(locked)
     locked.withdrawn_at = timezone.now()
     locked.save(update_fields=["withdrawn_at"])
+    RoleGrant.objects.pending().filter(invitation=locked).update(
+        outcome=RoleGrant.Outcome.CANCELLED, decided_at=timezone.now()
+    )
     record(Action.INVITATION_WITHDRAWN, actor=admin, target=locked, request=request)
 
 

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 from django.urls import include, path
-from django_otp_webauthn.views import BeginCredentialRegistrationView
 
-from casework.accounts import admin_views, views, webauthn
+from casework.accounts import admin_views, grant_views, views, webauthn
 
 # django-otp-webauthn's JSON endpoints, with our stricter completion views.
 webauthn_patterns = (
     [
         path(
             "registration/begin/",
-            BeginCredentialRegistrationView.as_view(),
+            webauthn.BeginRegistrationView.as_view(),
             name="credential-registration-begin",
         ),
         path(
@@ -56,6 +55,9 @@ urlpatterns = [
         views.passkey_rename_view,
         name="passkey_rename",
     ),
+    path(
+        "account/notices/acknowledge/", views.notices_acknowledge_view, name="notices_acknowledge"
+    ),
     path("account/sessions/<uuid:public_id>/end/", views.session_end_view, name="session_end"),
     path(
         "account/sessions/end-others/", views.sessions_end_others_view, name="sessions_end_others"
@@ -82,5 +84,16 @@ urlpatterns = [
     ),
     path("admin/users/<uuid:user_id>/unlock/", admin_views.unlock_view, name="admin_unlock"),
     path("admin/users/<uuid:user_id>/revoke/", admin_views.panic_revoke_view, name="admin_revoke"),
+    path("roles/requests/", grant_views.grants_view, name="role_grants"),
+    path(
+        "roles/requests/<uuid:public_id>/confirm/",
+        grant_views.grant_confirm_view,
+        name="role_grant_confirm",
+    ),
+    path(
+        "roles/requests/<uuid:public_id>/refuse/",
+        grant_views.grant_refuse_view,
+        name="role_grant_refuse",
+    ),
     path("invitation/<str:token>/", admin_views.invitation_accept_view, name="invitation_accept"),
 ]

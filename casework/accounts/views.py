@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import check_for_language
@@ -25,9 +26,14 @@ from django_otp import login as otp_login
 from django_otp_webauthn.models import WebAuthnCredential
 
 from casework.accounts import services
-from casework.accounts.decorators import REPEAT_AFTER_STEP_UP, safe_next, step_up_required
+from casework.accounts.decorators import (
+    REPEAT_AFTER_STEP_UP,
+    safe_next,
+    step_up_fresh,
+    step_up_required,
+)
 from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
-from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
+from casework.accounts.models import BackupCodeDevice, RoleGrant, TOTPDevice, User, UserSession
 from casework.accounts.webauthn import requires_passkey
 from casework.audit.models import Action
 from casework.audit.services import record
@@ -199,7 +205,10 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     if services.has_second_factor(user, passkey_only=passkey_only):
         return redirect("login_verify")
     if passkey_only:
-        return render(request, "accounts/enrol_passkey.html")
+        # Factors the role may not use (an app, a synced passkey) block registering a new
+        # one without a verified session; only an administrator's reset clears them.
+        stuck = services.has_unusable_factor(user)
+        return render(request, "accounts/enrol_passkey.html", {"stuck": stuck})
     device = services.pending_totp_device(user)
     form = EnrolForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -263,6 +272,8 @@ def account_view(request: HttpRequest) -> HttpResponse:
         "sessions": UserSession.objects.filter(user=user).order_by("-created_at"),
         "current_session": request.session.session_key,
         "locked": services.is_locked(user),
+        # Adding a passkey is a factor change: offered only after a fresh second factor.
+        "step_up_fresh": step_up_fresh(request),
     }
     return render(request, "accounts/account.html", context)
 
@@ -290,7 +301,7 @@ def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
 @step_up_required
 @sensitive_variables("codes")
 def backup_codes_new_view(request: HttpRequest) -> HttpResponse:
-    codes = services.issue_backup_codes(request.user, request)  # type: ignore[arg-type]
+    codes = services.regenerate_backup_codes(request, request.user)  # type: ignore[arg-type]
     return render(request, "accounts/backup_codes.html", _codes_context(codes))
 
 
@@ -336,7 +347,7 @@ def _remove(request: HttpRequest, user: Any, device: Any) -> HttpResponse:
     if device is None:
         return render(request, "404.html", status=404)
     passkey_only = requires_passkey(user)
-    counts = isinstance(device, WebAuthnCredential) or not passkey_only
+    counts = services.device_is_usable(device, passkey_only=passkey_only)
     if counts and services.usable_device_count(user, passkey_only=passkey_only) <= 1:
         messages.error(request, _("This is your only way to sign in; it cannot be removed."))
         return redirect("account")
@@ -388,3 +399,34 @@ def login_notice(request: HttpRequest) -> dict[str, Any] | None:
     """The previous sign-in and the failures since, shown once after signing in (R14)."""
     notice = request.session.pop("login_notice", None)
     return notice if isinstance(notice, dict) else None
+
+
+@require_POST
+def notices_acknowledge_view(request: HttpRequest) -> HttpResponse:
+    """Dismiss the notices of changes made before this sign-in; newer ones stay."""
+    user: Any = request.user
+    services.acknowledge_notices(request, user)
+    return redirect("home")
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """What the dashboard says about the account itself, in two queries: the notices of
+    changes to how the person signs in (until acknowledged from a later sign-in), whether a
+    role of theirs waits for a coordinator, and the role requests a coordinator could decide
+    (shown in the coordinators' queues only)."""
+    user: Any = request.user
+    notices = services.open_notices(user)
+    others = ~Q(user=user) & (Q(requested_by__isnull=True) | ~Q(requested_by=user))
+    grants = (
+        RoleGrant.objects.awaiting_coordinator()
+        .filter(organisation_id=user.organisation_id)
+        .aggregate(mine=Count("pk", filter=Q(user=user)), others=Count("pk", filter=others))
+    )
+    return {
+        "security_notices": notices,
+        "notices_acknowledgeable": any(
+            services.can_acknowledge(request, notice) for notice in notices
+        ),
+        "role_awaiting": bool(grants["mine"]),
+        "role_requests": grants["others"],
+    }

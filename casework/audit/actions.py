@@ -67,6 +67,20 @@ class Action(models.TextChoices):
     # Issue 12 adds its actions in these blocks, one per area, so that parallel work on
     # different areas never edits the same lines.
     # -- accounts --
+    ROLE_GRANT_REQUESTED = (
+        "role_grant_requested",
+        _("content role asked for, awaiting a coordinator"),
+    )
+    ROLE_GRANT_CONFIRMED = "role_grant_confirmed", _("content role confirmed by a coordinator")
+    ROLE_GRANT_REFUSED = "role_grant_refused", _("content role refused by a coordinator")
+    INVITATION_USERNAME_REFUSED = (
+        "invitation_username_refused",
+        _("taken username refused on an invitation link"),
+    )
+    SECURITY_NOTICES_ACKNOWLEDGED = (
+        "security_notices_acknowledged",
+        _("security notices acknowledged"),
+    )
     # -- audit --
     # -- keys and files --
     # Refused retirements are entries too, with decision "deny".

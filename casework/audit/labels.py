@@ -351,6 +351,10 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     ),
     # Issue 12 adds the details of its entries in these blocks, one per area.
     # -- accounts --
+    "path": (gettext_lazy("Address asked for"), _as_is),
+    "grant": (gettext_lazy("Role request"), _an_id),
+    "link": (gettext_lazy("Single-use link"), _an_id),
+    "operator": (gettext_lazy("By an operator, with"), _as_is),
     # -- audit --
     # -- keys and files --
     "keys_checked": (gettext_lazy("Data keys proved to open without it"), _as_is),

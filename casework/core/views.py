@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 from casework.accounts.decorators import safe_next
 from casework.accounts.middleware import PUBLIC_VIEWS
 from casework.accounts.roles import Role
-from casework.accounts.views import login_notice
+from casework.accounts.views import dashboard_context, login_notice
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.access import visible_cases
@@ -36,13 +36,15 @@ logger = logging.getLogger(__name__)
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"notice": login_notice(request)}
+    context |= dashboard_context(request)
     user: Any = request.user
-    if user.has_role(Role.CASEWORKER) or user.has_role(Role.COORDINATOR):
-        context |= _dashboard(request, user)
+    roles = set(user.roles)  # one query for the page's role checks
+    if Role.CASEWORKER in roles or Role.COORDINATOR in roles:
+        context |= _dashboard(request, user, coordinator=Role.COORDINATOR in roles)
     return render(request, "core/home.html", context)
 
 
-def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
+def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[str, object]:
     """Open cases by priority, deadlines, counts by status and, for coordinators, the triage
     queues. Codes and plaintext metadata only; every query is scoped by ``visible_cases``
     and bounded, so the page costs the same with 10 or 100,000 cases."""
@@ -66,7 +68,7 @@ def _dashboard(request: HttpRequest, user: Any) -> dict[str, object]:
         "deadlines": deadlines,
         "today": today,
     }
-    if user.has_role(Role.COORDINATOR):
+    if coordinator:
         context["queues"] = _queues(visible, cases, today)
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
     return context

@@ -112,9 +112,26 @@ def an_admin_invites_a_caseworker_who_joins(story, new_context, app):
     story.look(person, "14-backup-codes")
     person.get_by_role("link", name="I have stored them: continue").click()
     expect(person.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # A content role takes two people: until a coordinator confirms, no case is in reach.
+    expect(person.get_by_text("has to confirm your role")).to_be_visible()
     sign_out(person)
+
+    coordinator = app.account("rainbow-coordinator")
+    desk = new_context().new_page()
+    sign_in(desk, coordinator)
+    desk.get_by_role("link", name="1 role request waits for a coordinator's confirmation.").click()
+    expect(
+        desk.get_by_role("heading", name="Role requests waiting for a coordinator")
+    ).to_be_visible()
+    story.look(desk, "15-role-request")
+    desk.get_by_role("button", name="Confirm for e2e-caseworker").click()
+    step_up_if_asked(desk, coordinator)
+    expect(desk.get_by_text("The role was confirmed")).to_be_visible()
+    sign_out(desk)
+
     sign_in(person, account)
     expect(person.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(person.locator("main")).to_contain_text("Caseworker")
     story.caseworker = account
     story.page = person
 
