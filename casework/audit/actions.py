@@ -86,3 +86,6 @@ class Action(models.TextChoices):
     # Refused retirements are entries too, with decision "deny".
     KEK_RETIRED = "kek_retired", _("old key-encryption key retired")
     # -- letters and cases --
+    # A positive duplicate check at intake: who, by which kind of identifier, never the value.
+    POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate found at intake")
+    DUPLICATE_REVIEWED = "duplicate_reviewed", _("possible duplicate reviewed")

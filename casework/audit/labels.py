@@ -30,6 +30,7 @@ from casework.audit.alerts import AlertKind
 from casework.audit.lookups import as_uuid
 from casework.audit.models import Action, AuditEvent
 from casework.cases.forms import SearchForm
+from casework.cases.labels import DUPLICATE_IDENTIFIERS
 from casework.cases.models import Consent, Document, DocumentType, Priority
 from casework.cases.workflow import Status
 from casework.letters.models import LETTER_LANGUAGES, Letter
@@ -235,6 +236,7 @@ DAMAGE = {
     "altered": gettext_lazy("altered"),
     "missing": gettext_lazy("missing"),
     "truncated": gettext_lazy("truncated"),
+    "inconsistent": gettext_lazy("not an extension of the exported checkpoint"),
     "reordered": gettext_lazy("reordered"),
     "bad checkpoint": gettext_lazy("bad checkpoint"),
     "bad checkpoint signature": gettext_lazy("bad checkpoint signature"),
@@ -360,6 +362,11 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "keys_checked": (gettext_lazy("Data keys proved to open without it"), _as_is),
     "keys_blocking": (gettext_lazy("Data keys that would have been lost"), _as_is),
     # -- letters and cases --
+    "identifier": (gettext_lazy("Matched by"), _choice(DUPLICATE_IDENTIFIERS.items())),
+    "duplicates_found": (gettext_lazy("Possible duplicates found in 24 hours"), _as_is),
+    # A route or mission changed by a reference data editor: what of this organisation uses it.
+    "open_attempts": (gettext_lazy("Open route attempts using it"), _as_is),
+    "draft_letters": (gettext_lazy("Draft letters using it"), _as_is),
 }
 DETAIL_LABELS = {name: label for name, (label, _format) in DETAILS.items()}
 # "count" counts different things in different entries.
