@@ -705,6 +705,21 @@ def create_first_coordinator_invitation(*, organisation: Organisation) -> str:
     return token
 
 
+@transaction.atomic
+def create_reference_editor_invitation(*, organisation: Organisation) -> str:
+    """A reference data editor's invitation, made by the installation's operator: routes and
+    missions are shared by every organisation, so no org admin hands this role out."""
+    token, invitation = _new_invitation(organisation, Role.REFERENCE_EDITOR, created_by=None)
+    record(
+        Action.INVITATION_CREATED,
+        organisation_id=organisation.pk,
+        target=invitation,
+        role=Role.REFERENCE_EDITOR,
+        operator="manage.py reference_editor",
+    )
+    return token
+
+
 def _new_invitation(
     organisation: Organisation,
     role: Role | None,
