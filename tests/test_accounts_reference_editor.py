@@ -48,3 +48,12 @@ def test_bad_input_is_one_clear_line(organisation, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("reference_editor", *args)
     assert not Invitation.objects.exists()
+
+
+def test_a_reference_editor_finds_routes_and_missions_in_the_menu(client, organisation):
+    from tests.conftest import login_verified, make_user
+
+    editor = make_user(organisation=organisation, role=Role.REFERENCE_EDITOR)
+    html = login_verified(client, editor).get("/").content.decode()
+    menu = html.split('<nav class="site-nav"')[1].split("</nav>")[0]
+    assert "/reference/" in menu

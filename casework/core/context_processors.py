@@ -18,4 +18,5 @@ def environment(request: HttpRequest) -> dict[str, object]:
         "is_auditor": Role.AUDITOR.value in roles,
         "is_case_worker": bool({Role.CASEWORKER.value, Role.COORDINATOR.value} & roles),
         "is_coordinator": Role.COORDINATOR.value in roles,
+        "sees_reference_data": bool({Role.COORDINATOR.value, Role.REFERENCE_EDITOR.value} & roles),
     }
