@@ -479,6 +479,8 @@ def case_note(request: HttpRequest, case: Case) -> HttpResponse:
     return render_detail(request, case, status=400, note=form)
 
 
+@sensitive_post_parameters()
+@sensitive_variables()
 @case_roles
 @case_route("POST")
 def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
@@ -599,6 +601,7 @@ def route_attempt_add(request: HttpRequest, case: Case) -> HttpResponse:
     return render_detail(request, case, status=400, route_form=form)
 
 
+@sensitive_post_parameters()  # the counterparty is typed: a named partner
 @case_roles
 @case_route("POST")
 def consent_add(request: HttpRequest, case: Case) -> HttpResponse:

@@ -40,7 +40,7 @@ from casework.letters.rendering import RenderFailed, renderer
 from casework.letters.signing import SealUnavailable, ensure_development_seal, seal_pdf
 from casework.lib.files import read_encrypted, store_encrypted
 from casework.lib.keys import keyring
-from crypto import keyed_digest
+from crypto import digests_equal, keyed_digest
 
 logger = logging.getLogger(__name__)
 
@@ -487,7 +487,8 @@ def letter_check(*, typed: str, request: Any, passport: str | None = None) -> Ch
     matches = None
     if letter is not None and passport is not None:
         wanted = passport_digest(letter.organisation_id, passport)
-        matches = bool(wanted) and wanted == letter.passport_digest
+        # Constant time: the comparison's duration says nothing of how much matched.
+        matches = bool(wanted) and digests_equal(wanted.encode(), letter.passport_digest.encode())
     with transaction.atomic():
         VerificationCheck.objects.create(client_digest=client)
         record(
