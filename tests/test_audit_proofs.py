@@ -5,12 +5,14 @@ exported checkpoint can check that the log only grew."""
 from __future__ import annotations
 
 import base64
+import uuid
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from casework.audit.models import AuditEvent, Checkpoint
+from casework.audit.models import Action, AuditEvent, Checkpoint
+from casework.audit.services import record
 from casework.audit.signing import public_key
 from casework.audit.verification import (
     VerificationResult,
@@ -21,6 +23,7 @@ from casework.audit.verification import (
 from crypto.audit_chain import (
     CheckpointError,
     canonical,
+    new_signing_key,
     split_checkpoints,
     verify_growth,
     verify_tree_head,
@@ -270,3 +273,45 @@ def test_an_export_to_somewhere_unwritable_is_refused_in_one_line(tmp_path):
     fill(1)
     with pytest.raises(CommandError, match="cannot export to"):
         export(tmp_path)  # a directory
+
+
+def test_entries_with_ids_and_on_a_whole_second_verify_as_the_model_hashes_them(caseworker):
+    """The verifier reads the stored columns back as text (32 hex digits for a UUID and no
+    fraction for a whole second on SQLite) and must give the canonical form the model
+    hashed when the entry was written."""
+    import datetime
+
+    import time_machine
+
+    case = uuid.uuid4()
+    with time_machine.travel(datetime.datetime(2026, 3, 4, 5, 6, 7, tzinfo=datetime.UTC)):
+        record(Action.CASE_VIEWED, actor=caseworker, case_id=case, target=caseworker)
+    record(Action.CASE_VIEWED, actor=caseworker, case_id=case, n=1)
+    result = verify_chain()
+    assert (result.ok, result.checked) == (True, 2)
+
+
+def test_a_checkpoint_that_does_not_verify_stops_verification_at_once():
+    fill(3)
+    forged = sign_checkpoint_with(new_signing_key(), size=3)
+    result = verify_chain(forged)
+    assert result == VerificationResult(
+        False, 0, None, "bad checkpoint signature", "checkpoint signature does not verify"
+    )
+
+
+def test_equivocation_names_the_size_and_nothing_is_walked():
+    from casework.audit.signing import signing_key
+
+    fill(4)
+    sign_checkpoint()
+    other = sign_checkpoint_with(signing_key(), size=4)
+    assert verify_chain(other) == VerificationResult(
+        False, 0, 4, "equivocation", "two checkpoints disagree about entry 4"
+    )
+
+
+def sign_checkpoint_with(key, *, size):
+    from crypto.audit_chain import sign_tree_head
+
+    return sign_tree_head(key, origin="safe-passage-casework", size=size, root=bytes(32))

@@ -147,6 +147,10 @@ def exactly(message: str) -> str:
     return "^" + re.escape(message) + "$"
 
 
+# What a verifier says, and all it says: never which field or byte was wrong.
+REFUSED = (
+    "^(malformed checkpoint|checkpoint signature does not verify|not a casework audit checkpoint)$"
+)
 KEY = new_signing_key()
 PUBLIC = public_key_of(KEY)
 
@@ -175,13 +179,13 @@ def test_a_checkpoint_round_trips():
 )
 def test_any_change_to_a_checkpoint_is_refused(change):
     text = sign_checkpoint(KEY, origin="test", size=7, head="ab" * 32)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=REFUSED):
         verify_checkpoint(PUBLIC, change(text))
 
 
 def test_a_checkpoint_signed_with_another_key_is_refused():
     text = sign_checkpoint(new_signing_key(), origin="test", size=7, head="ab" * 32)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=exactly("checkpoint signature does not verify")):
         verify_checkpoint(PUBLIC, text)
 
 
@@ -292,7 +296,7 @@ def _tree_head() -> str:
 )
 def test_any_change_to_a_tree_head_is_refused(change):
     text = _tree_head()
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=REFUSED):
         verify_tree_head(PUBLIC, change(text))
 
 
@@ -317,7 +321,9 @@ def test_an_exported_file_of_both_formats_splits_into_its_checkpoints():
 
 @pytest.mark.parametrize("origin", ["", "a b", "a+b", "a\nb", "a\u00a0b"])
 def test_an_origin_that_is_not_a_key_name_cannot_be_signed(origin):
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=exactly("the origin must be a key name: not empty, no spaces, no '+'")
+    ):
         sign_tree_head(KEY, origin=origin, size=1, root=ROOT)
 
 
@@ -400,3 +406,27 @@ def test_every_log_extends_the_empty_one_and_nothing_more_is_needed():
     assert verify_growth(PUBLIC, empty, new, []).size == 3
     with pytest.raises(CheckpointError):
         verify_growth(PUBLIC, empty, new, [leaves[0]])  # a proof from nothing proves nothing
+
+
+def test_up_to_16_signature_lines_are_read_and_no_more():
+    text = _tree_head()
+    other = "\u2014 witness.example " + base64.b64encode(bytes(68)).decode() + "\n"
+    assert verify_tree_head(PUBLIC, text + other * 15).size == 7
+    with pytest.raises(CheckpointError, match=exactly("malformed checkpoint")):
+        verify_tree_head(PUBLIC, text + other * 16)
+
+
+def test_a_note_without_signature_lines_is_malformed():
+    body = _tree_head().split("\n\n")[0] + "\n"
+    with pytest.raises(CheckpointError, match=exactly("malformed checkpoint")):
+        open_note(PUBLIC, body + "\n", name="test")
+
+
+def test_a_signed_text_with_a_control_character_is_refused():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    text = "bell\x07\n"
+    signature = Ed25519PrivateKey.from_private_bytes(KEY).sign(text.encode())
+    blob = base64.b64encode(key_id("test", PUBLIC) + signature).decode()
+    with pytest.raises(CheckpointError, match=exactly("malformed checkpoint")):
+        open_note(PUBLIC, f"{text}\n\u2014 test {blob}\n", name="test")
