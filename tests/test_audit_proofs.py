@@ -227,7 +227,7 @@ def test_damage_and_inconsistency_are_explained(tmp_path):
 def test_progress_is_reported_every_so_many_entries(monkeypatch):
     monkeypatch.setattr("casework.audit.verification.PROGRESS_EVERY", 3)
     fill(10)
-    seen = []
+    seen: list[int] = []
     assert verify_and_record(None, seen.append).ok
     assert seen == [3, 6, 9]
 
