@@ -430,3 +430,9 @@ def test_a_signed_text_with_a_control_character_is_refused():
     blob = base64.b64encode(key_id("test", PUBLIC) + signature).decode()
     with pytest.raises(CheckpointError, match=exactly("malformed checkpoint")):
         open_note(PUBLIC, f"{text}\n\u2014 test {blob}\n", name="test")
+
+
+def test_an_entry_repeated_or_out_of_order_is_reordered_where_the_next_was_expected():
+    log = build_log(3)
+    assert first_bad([log[0], log[0], log[1]]) == (2, "reordered")
+    assert first_bad([log[0], log[2], log[1]]) == (2, "missing")

@@ -293,7 +293,7 @@ def all_consistency_probes():
     ("first", "second", "first_root", "second_root", "proof"), list(all_consistency_probes())
 )
 def test_every_tampered_consistency_proof_is_refused(first, second, first_root, second_root, proof):
-    with pytest.raises(ProofError):
+    with pytest.raises(ProofError, match=REFUSED):
         verify_consistency(first, second, first_root, second_root, proof)
 
 
@@ -380,3 +380,24 @@ def test_a_proof_over_hashes_of_the_wrong_length_is_refused_though_it_would_hash
         verify_consistency(1, 2, leaf, node_hash(leaf, short), [short])
     with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
         verify_consistency(1, 1, short, short, [])
+
+
+def test_a_root_of_the_wrong_length_is_refused_even_when_the_rest_would_pass():
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_inclusion(rooted(1), 0, 1, [], rooted(1) + b"\x00")
+    with pytest.raises(ProofError, match=r"^a hash of the wrong length$"):
+        verify_consistency(1, 1, rooted(1), rooted(1) + b"\x00", [])
+
+
+def test_refused_requests_and_streams_say_why():
+    with pytest.raises(ProofError, match=r"^no consistency proof from 0 to 4 entries$"):
+        consistency_ranges(0, 4)
+    with pytest.raises(ProofError, match=r"^overlapping or empty ranges$"):
+        subtree_hashes(HASHES, [(2, 2)])
+    with pytest.raises(ProofError, match=r"^fewer leaves than the proof needs$"):
+        subtree_hashes(HASHES[:3], [(0, 4)])
+
+
+def test_ranges_given_in_any_order_get_their_own_hashes():
+    ranges = [(4, 8), (0, 2), (2, 3)]
+    assert subtree_hashes(HASHES, ranges) == [root(HASHES[a:b]) for a, b in ranges]
