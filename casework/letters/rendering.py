@@ -59,7 +59,8 @@ class Renderer:
         # The worker's home, font cache and temporary directory: private (0700), under the
         # data directory, never the system's temporary directory, which other processes
         # share (R57).
-        self._private = _private(Path(settings.DATA_DIR) / "render")
+        self.data_dir = Path(settings.DATA_DIR)
+        self._private = _private(self.data_dir / "render")
         self.temp_dir = _private(self._private / "tmp")
 
     def render(self, html: str, assets: dict[str, str] | None = None) -> Rendered:
@@ -191,9 +192,13 @@ _renderer_lock = threading.Lock()
 
 
 def renderer() -> Renderer:
-    """This process's renderer (its worker starts with the first letter)."""
+    """This process's renderer (its worker starts with the first letter). It belongs to the
+    data directory it was made for: another one (tests switch) gets a renderer of its own."""
     global _renderer
     with _renderer_lock:
+        if _renderer is not None and _renderer.data_dir != Path(settings.DATA_DIR):
+            _renderer.stop()
+            _renderer = None
         if _renderer is None:
             _renderer = Renderer()
         return _renderer
