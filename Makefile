@@ -59,14 +59,16 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/python -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/base.txt
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -c requirements/base.txt -o requirements/dev.txt
 
-# Mutation testing (R65): crypto/ (the audit chain has its own run), the field AAD builder and
-# the access module, each in a copy under var/mutation/<area>/ with its settings from
-# tests/crypto/mutation/<area>.toml and only the tests that cover it. Slow: see README.
-MUTATION_AREAS := crypto fields access
+# Mutation testing (R65): crypto/ but for the audit log's formats, the field AAD builder, the
+# access module, and the audit log's formats (chain, checkpoints, Merkle tree), each in a copy
+# under var/mutation/<area>/ with its settings from tests/crypto/mutation/<area>.toml and only
+# the tests that cover it. Slow: see README.
+MUTATION_AREAS := crypto fields access audit
 MUTANTS_crypto := crypto.*
 MUTANTS_fields := *ǁEncryptedFieldǁaad__mutmut_* *ǁEncryptedModelǁencryption_record_id__mutmut_* \
                   *ǁEncryptedModelǁdata_organisation_id__mutmut_*
 MUTANTS_access := casework.cases.access.*
+MUTANTS_audit := crypto.audit_chain.* crypto.merkle.*
 mutation: $(VENV)/.installed-dev compilemessages
 	@for area in $(MUTATION_AREAS); do \
 	  dir=var/mutation/$$area; rm -rf $$dir; mkdir -p $$dir; \
@@ -79,6 +81,8 @@ mutation: $(VENV)/.installed-dev compilemessages
 	  $(CURDIR)/$(BIN)/mutmut run $(foreach m,$(MUTANTS_fields),'$(m)') >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
 	@cd var/mutation/access && CASEWORK_DATA_DIR=$(CURDIR)/var/test-mutation-access \
 	  $(CURDIR)/$(BIN)/mutmut run '$(MUTANTS_access)' >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
+	@cd var/mutation/audit && CASEWORK_DATA_DIR=$(CURDIR)/var/test-mutation-audit \
+	  $(CURDIR)/$(BIN)/mutmut run $(foreach m,$(MUTANTS_audit),'$(m)') >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
 	@$(BIN)/python tests/crypto/mutation/score.py $(MUTATION_AREAS)
 
 bench: $(VENV)/.installed-dev
