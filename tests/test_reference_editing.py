@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 ROUTE = {
     "code": "ee-humanitarian-test",
     "destination_state": "ee",
+    "request_kind": "visa",
     "legal_basis": "Aliens Act § 62 (test)",
     "visa_type": "D",
     "needs_pre_approval": "on",

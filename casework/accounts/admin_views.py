@@ -23,7 +23,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from casework.accounts import services
 from casework.accounts.decorators import role_required, step_up_required
 from casework.accounts.forms import (
-    LETTER_LANGUAGE_NAMES,
     AlertMailboxForm,
     InvitationAcceptForm,
     LetterheadForm,
@@ -138,7 +137,6 @@ def letterhead_view(request: HttpRequest) -> HttpResponse:
     issuing a letter, so the page itself asks for a fresh second factor (a stale one on
     arrival sends the admin to confirm first, not after typing the changes)."""
     admin: Any = request.user
-    organisation = admin.organisation
     if request.method == "POST":
         form = LetterheadForm(request.POST)
         if form.is_valid():
@@ -147,11 +145,7 @@ def letterhead_view(request: HttpRequest) -> HttpResponse:
             return redirect("admin_letterhead")
         status = 400
     else:
-        initial = {name: getattr(organisation, name) for name in LetterheadForm.FIELDS}
-        initial |= {
-            f"about_{code}": organisation.about.get(code, "") for code, _n in LETTER_LANGUAGE_NAMES
-        }
-        form = LetterheadForm(initial=initial)
+        form = LetterheadForm(initial=LetterheadForm.initial_from(admin.organisation))
         status = 200
     return render(request, "accounts/admin/letterhead.html", {"form": form}, status=status)
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.roles import ROLE_LABELS, Role
 from casework.accounts.validators import MAX_PASSWORD_LENGTH
-from casework.letters.models import LETTER_LANGUAGES
+from casework.cases.models import LETTER_LANGUAGES
 
 
 class PasswordStepForm(forms.Form):
@@ -190,18 +190,64 @@ class LetterheadForm(forms.Form):
         "verification_contact",
     )
 
+    # Per letter language, saved as {language: text} (a language left empty is dropped):
+    # (field name prefix, organisation field).
+    PER_LANGUAGE = (
+        ("about", "about"),
+        ("signatory_title", "signatory_titles"),
+        ("signatory_name", "signatory_names"),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for code, name in LETTER_LANGUAGE_NAMES:
+            language = {"language": name}
             self.fields[f"about_{code}"] = forms.CharField(
-                label=_("About the organisation, in %(language)s") % {"language": name},
+                label=_("About the organisation, in %(language)s") % language,
                 required=False,
                 max_length=3000,
                 widget=forms.Textarea(attrs={"rows": 3, "lang": code}),
             )
+            self.fields[f"signatory_title_{code}"] = forms.CharField(
+                label=_("Signatory's function, in %(language)s") % language,
+                required=False,
+                max_length=200,
+                widget=forms.TextInput(attrs={"lang": code}),
+            )
+            self.fields[f"signatory_name_{code}"] = forms.CharField(
+                label=_("Signatory's name, in %(language)s") % language,
+                help_text=_("Leave empty to print the name above"),
+                required=False,
+                max_length=200,
+                widget=forms.TextInput(attrs={"lang": code}),
+            )
+
+    @classmethod
+    def initial_from(cls, organisation: Any) -> dict[str, Any]:
+        """The form's values as the organisation has them now."""
+        initial = {name: getattr(organisation, name) for name in cls.FIELDS}
+        for prefix, stored in cls.PER_LANGUAGE:
+            texts = getattr(organisation, stored)
+            texts = texts if isinstance(texts, dict) else {}
+            for code, _name in LETTER_LANGUAGE_NAMES:
+                initial[f"{prefix}_{code}"] = str(texts.get(code, ""))
+        return initial
+
+    def main_fields(self) -> list[Any]:
+        return [self[name] for name in self.FIELDS]
+
+    def language_groups(self) -> list[tuple[str, str, list[Any]]]:
+        """(code, the language's own name, its bound fields) for each letter language."""
+        return [
+            (code, name, [self[f"{prefix}_{code}"] for prefix, _stored in self.PER_LANGUAGE])
+            for code, name in LETTER_LANGUAGE_NAMES
+        ]
 
     def values(self) -> dict[str, Any]:
         values = {name: self.cleaned_data[name] for name in self.FIELDS}
-        about = {code: self.cleaned_data[f"about_{code}"] for code, _name in LETTER_LANGUAGE_NAMES}
-        values["about"] = {code: text for code, text in about.items() if text.strip()}
+        for prefix, stored in self.PER_LANGUAGE:
+            texts = {
+                code: self.cleaned_data[f"{prefix}_{code}"] for code, _n in LETTER_LANGUAGE_NAMES
+            }
+            values[stored] = {code: text for code, text in texts.items() if text.strip()}
         return values

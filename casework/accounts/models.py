@@ -48,6 +48,14 @@ class Organisation(models.Model):
     )
     # "About the organisation" per letter language: {"en": "...", "de": "..."}.
     about = models.JSONField(_("about the organisation, per language"), default=dict, blank=True)
+    # Per letter language; a name given for a language replaces signatory_name there (a
+    # Cyrillic spelling for Russian letters, say).
+    signatory_titles = models.JSONField(
+        _("signatory's function, per language"), default=dict, blank=True
+    )
+    signatory_names = models.JSONField(
+        _("signatory's name, per language"), default=dict, blank=True
+    )
 
     class Meta:
         verbose_name = _("organisation")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from casework.cases.invisible import refuse_invisible
 from casework.cases.models import (
     DOCUMENT_LANGUAGES,
+    LETTER_LANGUAGES,
     Consent,
     Deadline,
     Document,
@@ -19,6 +20,7 @@ from casework.cases.models import (
     Priority,
     Route,
     VisaApplication,
+    names_languages,
 )
 from casework.cases.uploads import sniff
 from casework.cases.workflow import ClosureReason, Status
@@ -641,12 +643,90 @@ DESTINATION_STATES = [
 ]
 
 
-class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable at run time
-    """Explicit fields; the checklist is a set of document types, not free JSON."""
+def _names_languages(form: Any, state_field: str) -> list[tuple[str, str]]:
+    """The languages a route's or mission's printed names are kept in: for the state as
+    submitted, else as saved; an unknown or missing state gives the letter languages."""
+    state = ""
+    if form.is_bound:
+        state = str(form.data.get(form.add_prefix(state_field)) or "")
+    if not state.strip():
+        state = str(getattr(form.instance, state_field, "") or "")
+    return names_languages(state.strip().upper())
+
+
+def _printed_name(label: Any, code: str, language: str) -> forms.CharField:
+    """One name a letter in ``code`` prints: typed in that language, refused when it holds
+    invisible characters, and optional (the pre-issue check reports missing ones)."""
+    return forms.CharField(
+        label=label % {"language": language},
+        required=False,
+        max_length=300,
+        validators=[refuse_invisible],
+        widget=forms.TextInput(attrs={"lang": code}),
+    )
+
+
+class PrintedNamesForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A reference data form with names printed in letters, one group of fields per
+    language (``name_<language>…``), saved together as the model's ``letter_names``. The
+    page shows each language as a fieldset; the audit log names ``letter_names`` once
+    instead of each of its fields."""
+
+    STATE_FIELD = ""
+    names_title = _("Names printed in letters")
+    names_intro: Any = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = _names_languages(self, self.STATE_FIELD)
+        saved = self.instance.letter_names if isinstance(self.instance.letter_names, dict) else {}
+        for code, language in self.languages:
+            for name, label in self.language_fields(code):
+                self.fields[name] = _printed_name(label, code, language)
+                self.initial.setdefault(name, self.saved_name(saved.get(code), name, code))
+
+    def language_fields(self, code: str) -> list[tuple[str, Any]]:
+        """(field name, label with %(language)s) of the names kept in ``code``."""
+        raise NotImplementedError
+
+    def saved_name(self, saved: Any, name: str, code: str) -> str:
+        raise NotImplementedError
+
+    def is_name(self, name: str) -> bool:
+        return name.startswith("name_")
+
+    def main_fields(self) -> list[Any]:
+        return [field for field in self.visible_fields() if not self.is_name(field.name)]
+
+    def language_groups(self) -> list[tuple[str, str, list[Any]]]:
+        """(code, the language's own name, its bound fields), in the page's order."""
+        return [
+            (code, language, [self[name] for name, _label in self.language_fields(code)])
+            for code, language in self.languages
+        ]
+
+    @property
+    def changed_data(self) -> list[str]:
+        """The model's fields that changed: a changed name counts as ``letter_names``."""
+        fields = list(super().changed_data)
+        changed = [name for name in fields if not self.is_name(name)]
+        return changed + ["letter_names"] if len(changed) < len(fields) else changed
+
+
+class RouteForm(PrintedNamesForm):
+    """Explicit fields; the checklist is a set of document types, not free JSON. What a
+    letter prints about the route is given per language (``letter_names``); the legal basis,
+    visa type and authority above them are the staff's own description."""
 
     checklist = forms.MultipleChoiceField(
         label=_("Document checklist"),
         choices=DocumentType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    letter_languages = forms.MultipleChoiceField(
+        label=_("Languages the authorities expect letters in"),
+        choices=LETTER_LANGUAGES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -656,6 +736,7 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable
         fields = [
             "code",
             "destination_state",
+            "request_kind",
             "legal_basis",
             "visa_type",
             "needs_pre_approval",
@@ -663,19 +744,58 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable
             "status",
             "effective_from",
             "effective_until",
+            "letter_languages",
             "checklist",
+            "notes",
         ]
+        labels = {"request_kind": _("What a letter for this route asks for")}
+        help_texts = {"notes": _("For staff only; no letter prints it.")}
         widgets = {
             "effective_from": forms.DateInput(attrs={"type": "date"}),
             "effective_until": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    PRINTED = ("legal_basis", "visa_type", "deciding_authority")  # every letter prints them
+    STATE_FIELD = "destination_state"
+    names_intro = _(
+        "A letter prints these in its own language: the name of the procedure it asks for, "
+        "the legal basis as cited in the destination state, and the deciding authority's "
+        "official name. Give all three names of a language, or leave them all empty until "
+        "they are known: the check before a letter is issued reports a missing language."
+    )
+    # Not printed since letters print letter_names, but kept free of invisible characters.
+    PRINTED = ("legal_basis", "visa_type", "deciding_authority")
+    PARTS = {
+        "procedure": _("Procedure, in %(language)s"),
+        "legal_basis": _("Legal basis, in %(language)s"),
+        "authority": _("Deciding authority, in %(language)s"),
+    }
+    MISSING = {
+        "procedure": _(
+            "The procedure's name is missing, while other names in this language are "
+            "given: give all three, or none."
+        ),
+        "legal_basis": _(
+            "The legal basis is missing, while other names in this language are given: "
+            "give all three, or none."
+        ),
+        "authority": _(
+            "The deciding authority is missing, while other names in this language are "
+            "given: give all three, or none."
+        ),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in self.PRINTED:
             self.fields[name].validators.append(refuse_invisible)
+
+    def language_fields(self, code: str) -> list[tuple[str, Any]]:
+        return [(f"name_{code}_{part}", self.PARTS[part]) for part in Route.PRINTED_PARTS]
+
+    def saved_name(self, saved: Any, name: str, code: str) -> str:
+        part = name.removeprefix(f"name_{code}_")
+        return str(saved.get(part, "")) if isinstance(saved, dict) else ""
 
     def clean_destination_state(self) -> str:
         state = str(self.cleaned_data["destination_state"]).strip().upper()
@@ -685,15 +805,46 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]  # not subscriptable
             )
         return state
 
+    def clean_letter_languages(self) -> list[str]:
+        chosen = set(self.cleaned_data["letter_languages"])
+        return [code for code, _language in LETTER_LANGUAGES if code in chosen]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("effective_from"), cleaned.get("effective_until")
         if start and end and end < start:
             self.add_error("effective_until", _("A route cannot end before it starts."))
+        for code, _language in self.languages:
+            self._all_or_none(cleaned, code)
         return cleaned
 
+    def _all_or_none(self, cleaned: dict[str, Any], code: str) -> None:
+        """A language with some of its three names and not the others is refused, each
+        missing one named at its field (a field refused for what it holds counts as given)."""
+        names = {part: f"name_{code}_{part}" for part in Route.PRINTED_PARTS}
+        given = {part for part, name in names.items() if name in self.errors or cleaned.get(name)}
+        if given and len(given) < len(names):
+            for part, name in names.items():
+                if part not in given:
+                    self.add_error(name, self.MISSING[part])
 
-class MissionForm(forms.ModelForm):  # type: ignore[type-arg]
+    def letter_names(self) -> dict[str, dict[str, str]]:
+        """{language: {part: name}} of the languages with names given."""
+        names = {
+            code: {
+                part: self.cleaned_data.get(f"name_{code}_{part}") or ""
+                for part in Route.PRINTED_PARTS
+            }
+            for code, _language in self.languages
+        }
+        return {code: parts for code, parts in names.items() if any(parts.values())}
+
+    def save(self, commit: bool = True) -> Any:
+        self.instance.letter_names = self.letter_names()
+        return super().save(commit)
+
+
+class MissionForm(PrintedNamesForm):
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[
@@ -707,12 +858,32 @@ class MissionForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Mission
         fields = ["state", "host_country", "city", "kind", "name"]
 
-    PRINTED = ("name", "city")  # a letter sent via the mission prints them
+    STATE_FIELD = "state"
+    names_intro = _(
+        "A letter sent via the mission prints its name, with the city, in the letter's "
+        "language. Leave a language empty until the name is known: the check before a letter "
+        "is issued reports it."
+    )
+    PRINTED = ("name", "city")  # staff's own name for it; kept free of invisible characters
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in self.PRINTED:
             self.fields[name].validators.append(refuse_invisible)
+
+    def language_fields(self, code: str) -> list[tuple[str, Any]]:
+        return [(f"name_{code}", _("Name with its city, in %(language)s"))]
+
+    def saved_name(self, saved: Any, name: str, code: str) -> str:
+        return str(saved or "")
+
+    def letter_names(self) -> dict[str, str]:
+        names = {code: self.cleaned_data.get(f"name_{code}") or "" for code, _n in self.languages}
+        return {code: name for code, name in names.items() if name}
+
+    def save(self, commit: bool = True) -> Any:
+        self.instance.letter_names = self.letter_names()
+        return super().save(commit)
 
     def clean_state(self) -> str:
         state = str(self.cleaned_data["state"]).strip().upper()

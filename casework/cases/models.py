@@ -85,13 +85,70 @@ class Applicant(EncryptedModel):
 # --- Reference data: routes and missions (DOMAIN.md sections 1 and 6) -----------------------
 
 
+# The languages a letter can be written in (DOMAIN.md section 3.3), by their own names;
+# Russian is for the applicant's own copy. Reference data carries its printed names in these
+# and in each destination's official language.
+LETTER_LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "français"),
+    ("pl", "polski"),
+    ("lt", "lietuvių"),
+    ("cs", "čeština"),
+    ("ru", "русский"),
+]
+OFFICIAL_LANGUAGE = {
+    "DE": "de",
+    "AT": "de",
+    "FR": "fr",
+    "LT": "lt",
+    "LV": "lv",
+    "PL": "pl",
+    "CZ": "cs",
+    "EE": "et",
+    "FI": "fi",
+    "ES": "es",
+    "NL": "nl",
+}
+# Other official languages of the ten states of DOMAIN.md section 1, by their own names.
+OTHER_LANGUAGE_NAMES = {
+    "lv": "latviešu",
+    "et": "eesti",
+    "fi": "suomi",
+    "es": "español",
+    "nl": "Nederlands",
+}
+
+
+def names_languages(destination_state: str) -> list[tuple[str, str]]:
+    """The languages a route or mission of this state gives its printed names in: every
+    letter language, then the state's own when no letter is written in it."""
+    languages = list(LETTER_LANGUAGES)
+    own = OFFICIAL_LANGUAGE.get(destination_state)
+    if own in OTHER_LANGUAGE_NAMES:
+        languages.append((own, OTHER_LANGUAGE_NAMES[own]))
+    return languages
+
+
 class Route(models.Model):
-    """A legal route to a destination state: edited by coordinators, not hard-coded."""
+    """A legal route to a destination state: edited by reference data editors, not
+    hard-coded. ``legal_basis``, ``deciding_authority`` and ``notes`` are for staff; a letter
+    prints only ``letter_names`` in its own language, and never the notes."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")
         SUSPENDED = "suspended", _("suspended")
         RESTRICTED = "restricted", _("restricted")
+
+    class RequestKind(models.TextChoices):
+        # What a letter for this route asks for; its subject and request sentences follow.
+        VISA = "visa", _("a visa, applied for at a mission")
+        ADMISSION = "admission", _("humanitarian admission, declared by a ministry")
+        PREAPPROVAL = "preapproval", _("a ministry's pre-approval, then the visa")
+        ASYLUM = "asylum", _("support for an asylum claim after arrival")
+
+    # The parts of a route a letter prints, each per language.
+    PRINTED_PARTS = ("procedure", "legal_basis", "authority")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -104,6 +161,20 @@ class Route(models.Model):
     effective_from = models.DateField(_("effective from"), null=True, blank=True)
     effective_until = models.DateField(_("effective until"), null=True, blank=True)
     checklist = models.JSONField(_("document checklist"), default=list, blank=True)
+    request_kind = models.CharField(
+        _("what a letter asks for"),
+        max_length=12,
+        choices=RequestKind.choices,
+        default=RequestKind.VISA,
+    )
+    # {language: {"procedure": …, "legal_basis": …, "authority": …}}: the request's name
+    # ("nationales Visum aus humanitären Gründen"), the legal basis as cited in the destination
+    # state ("§ 22 Satz 2 AufenthG") and the deciding authority's official name.
+    letter_names = models.JSONField(_("names printed in letters"), default=dict, blank=True)
+    letter_languages = models.JSONField(
+        _("languages the authorities expect letters in"), default=list, blank=True
+    )
+    notes = models.TextField(_("internal remarks (never printed)"), blank=True)
 
     class Meta:
         ordering = ["destination_state", "code"]
@@ -112,6 +183,11 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination_state} · {self.legal_basis}"
+
+    def printed(self, language: str, part: str) -> str:
+        """What a letter in ``language`` prints for ``part`` ("" when not translated)."""
+        names = self.letter_names.get(language) if isinstance(self.letter_names, dict) else None
+        return str(names.get(part, "") if isinstance(names, dict) else "").strip()
 
 
 class Mission(models.Model):
@@ -123,6 +199,9 @@ class Mission(models.Model):
     city = models.CharField(_("city"), max_length=80)
     kind = models.CharField(_("kind"), max_length=20)  # embassy, consulate, visa_centre
     name = models.CharField(_("name"), max_length=200)
+    # {language: "Botschaft der Bundesrepublik Deutschland Eriwan"}: the name with its city,
+    # as a letter in that language prints it.
+    letter_names = models.JSONField(_("names printed in letters"), default=dict, blank=True)
 
     class Meta:
         ordering = ["state", "host_country", "city"]
@@ -131,6 +210,11 @@ class Mission(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def printed(self, language: str) -> str:
+        """The name a letter in ``language`` prints ("" when not translated)."""
+        names = self.letter_names if isinstance(self.letter_names, dict) else {}
+        return str(names.get(language, "")).strip()
 
 
 # --- Cases -------------------------------------------------------------------------------------
