@@ -15,6 +15,8 @@ urlpatterns = [
     path("reference/", include("casework.cases.reference_urls")),
     # Public, without sign-in: what an embassy checks (no personal data, rate limited).
     path("verify/", letter_views.verify_form, name="verify_form"),
+    # The letters' stylesheet, scoped for the preview page (no data in it; signed in).
+    path("letters/preview.css", letter_views.letter_preview_css, name="letter_preview_css"),
     path("verify/<str:code>/", letter_views.letter_verify, name="letter_verify"),
     path("audit/", include("casework.audit.urls")),
 ]

@@ -507,14 +507,20 @@ def test_letters_move_last_activity_at_every_step(client, coordinator, caseworke
         assert activity(case) > before
         return result
 
-    letter = at(1, lambda: request(coordinator, case, attempt, facts="Facts."))
+    letter = at(1, lambda: request(coordinator, case, attempt, facts="Facts.", why_route="Why."))
     at(
         2,
         lambda: letters.letter_update(
-            actor=coordinator, letter=letter, version=letter.version, values={}, annexes=[]
+            actor=coordinator,
+            letter=letter,
+            version=letter.version,
+            values={},
+            annexes=list(case.documents.all()),
         ),
     )
-    issued = at(3, lambda: letters.letter_issue(actor=coordinator, letter=letter))
+    issued = at(
+        3, lambda: letters.letter_issue(actor=coordinator, letter=letter, accept_warnings=True)
+    )
     at(4, lambda: letters.letter_correct(actor=coordinator, letter=issued))
     at(5, lambda: letters.letter_revoke(actor=coordinator, letter=issued, reason="Mistake."))
 
@@ -524,7 +530,7 @@ def request(actor, case, attempt, **values):
         actor=actor,
         case=case,
         attempt=attempt,
-        values={"kind": "support", "language": "en"} | values,
+        values={"language": "en"} | values,
         annexes=[],
     )
 

@@ -26,6 +26,7 @@ from tests.conftest import login_verified
 from tests.test_letters import facts, request_letter
 
 pytestmark = pytest.mark.django_db
+ACCEPT = {"accept_warnings": "yes"}  # the fixture letter warns of Cyrillic in its facts
 
 REOPENED_WITHOUT_VERIFYING = [
     ("screening", {}),
@@ -88,8 +89,8 @@ def test_a_letter_for_a_person_never_verified_is_refused(
     case, attempt = closed_from_verification
     login_verified(client, coordinator)
     letter = request_letter(client, case, attempt)
-    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), follow=True)
-    assert "verification to be completed" in response.content.decode()
+    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), ACCEPT, follow=True)
+    assert "verification has not been completed" in response.content.decode()
     letter.refresh_from_db()
     assert letter.status == Letter.Status.DRAFT and letter.reference == ""
 
@@ -103,7 +104,7 @@ def test_submitting_a_case_never_verified_is_refused(coordinator, closed_from_ve
         applicant=case.applicant,
         case=case,
         attempt=attempt,
-        kind="support",
+        kind="visa",
         language="en",
         requested_by=coordinator,
         status=Letter.Status.ISSUED,

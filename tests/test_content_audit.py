@@ -74,7 +74,7 @@ def world(client, coordinator):
         actor=coordinator,
         case=case,
         attempt=attempt,
-        values={"kind": "support", "language": "en", "facts": "A fact."},
+        values={"language": "en", "facts": "A fact."},
         annexes=[],
     )
     login_verified(client, coordinator)

@@ -39,7 +39,7 @@ def draft_letter(actor, case):
         actor=actor,
         case=case,
         attempt=attempt,
-        values={"kind": "support", "language": "en", "facts": CANARIES[4]},
+        values={"language": "en", "facts": CANARIES[4]},
         annexes=[],
     )
 
@@ -117,7 +117,7 @@ def test_a_coordinator_sees_the_letter_awaiting_review_the_unassigned_case_and_t
     assert "Letters awaiting review" in letters and "(1)" in letters
     assert reverse("letter_detail", args=[assigned.pk, letter.pk]) in letters
     assert assigned.code in letters and "alice" in letters
-    assert "Support for a visa application" in letters
+    assert "Letter: humanitarian admission, declared by a ministry" in letters  # the route
     assert f'href="{reverse("case_list")}?letter_draft=1"' in letters
 
     unassigned = section(html, "queue-unassigned")

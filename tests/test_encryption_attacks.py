@@ -204,7 +204,7 @@ def _two_of(model_label, caseworker, coordinator):
             **common,
             case=case,
             attempt=attempt,
-            kind="support",
+            kind="visa",
             language="en",
             requested_by=caseworker,
             facts=f"f {n}",

@@ -31,6 +31,7 @@ from tests.conftest import login_verified
 from tests.test_letters import make_case, request_letter, text_of
 
 pytestmark = pytest.mark.django_db
+ACCEPT = {"accept_warnings": "yes"}  # the fixture letter warns of Cyrillic in its facts
 
 RLO = "\u202e"
 HIDDEN = "ZEMAITYTE\u202eSARUNE"  # reads "ZEMAITYTEENURAS" once printed
@@ -59,13 +60,15 @@ def draft(client, coordinator, caseworker):
 
 
 def issue_refused(client, case, letter):
-    """The refusal the coordinator is shown, after the letter stayed a draft."""
-    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), follow=True)
+    """The refusal the coordinator is shown, after the letter stayed a draft: the pre-issue
+    check's list, back on the letter's page."""
+    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), ACCEPT, follow=True)
     letter.refresh_from_db()
     assert letter.status == Letter.Status.DRAFT and letter.reference == ""
     *_requested, message = [str(m) for m in response.context["messages"]]
-    assert message in html.unescape(response.content.decode())
-    return message
+    assert "pre-issue check" in message
+    page = html.unescape(response.content.decode())
+    return page.split('<section class="preissue-check"', 1)[1].split("</section>", 1)[0]
 
 
 def test_a_name_with_a_direction_override_never_reaches_the_pdf(client, draft):
@@ -104,22 +107,29 @@ def _file_number(case, attempt, letter, value):
     return "Route attempt: authority file number"
 
 
-def _authority(case, attempt, letter, value):
-    Route.objects.filter(pk=attempt.route_id).update(deciding_authority=value)
-    return "Route: deciding authority"
+def _route_name(part):
+    """What the English letter prints of the route: its English names, not the staff's."""
 
+    def change(case, attempt, letter, value):
+        route = Route.objects.get(pk=attempt.route_id)
+        route.letter_names = route.letter_names | {"en": route.letter_names["en"] | {part: value}}
+        route.save()
+        return "Route: names printed in letters"
 
-def _legal_basis(case, attempt, letter, value):
-    Route.objects.filter(pk=attempt.route_id).update(legal_basis=value)
-    return "Route: legal basis"
+    return change
 
 
 def _mission(case, attempt, letter, value):
     route = Route.objects.get(pk=attempt.route_id)
     mission = Mission.objects.filter(state=route.destination_state).first()
-    Mission.objects.filter(pk=mission.pk).update(name=value)
+    Mission.objects.filter(pk=mission.pk).update(letter_names={"en": value})
     Letter.objects.filter(pk=letter.pk).update(mission=mission)
-    return "Mission: name"
+    return "Mission: names printed in letters"
+
+
+def _signatory_title(case, attempt, letter, value):
+    Organisation.objects.filter(pk=case.organisation_id).update(signatory_titles={"en": value})
+    return "Organisation: signatory's function, per language"
 
 
 def _letterhead(name):
@@ -165,8 +175,9 @@ PRINTED = {
     "passport": _applicant,
     "gender identity": _sogi,
     "file number": _file_number,
-    "authority": _authority,
-    "legal basis": _legal_basis,
+    "authority": _route_name("authority"),
+    "legal basis": _route_name("legal_basis"),
+    "procedure": _route_name("procedure"),
     "mission": _mission,
     "legal name": _letterhead("legal_name"),
     "registration": _letterhead("registration"),
@@ -174,7 +185,7 @@ PRINTED = {
     "website": _letterhead("website"),
     "letter contact": _letterhead("letter_contact"),
     "signatory": _letterhead("signatory_name"),
-    "signatory title": _letterhead("signatory_title"),
+    "signatory title": _signatory_title,
     "verification contact": _letterhead("verification_contact"),
     "about": _about,
     "annex": _annex,
@@ -195,7 +206,7 @@ def test_every_printed_field_is_refused_at_issue_by_its_label(client, draft, fie
 
 def test_a_clean_letter_is_still_issued_and_prints_its_name(client, draft):
     case, _attempt, letter = draft
-    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]))
+    response = client.post(reverse("letter_issue", args=[case.pk, letter.pk]), ACCEPT)
     assert response.status_code == 302
     letter.refresh_from_db()
     assert letter.status == Letter.Status.ISSUED
@@ -316,7 +327,7 @@ def test_missions_refuse_them(name):
 
 def test_the_letter_form_refuses_zero_width_characters_too(client, draft):
     case, attempt, _letter = draft
-    data = {"attempt": attempt.pk, "kind": "support", "language": "en"}
+    data = {"attempt": attempt.pk, "language": "en"}
     data |= {"delivery": "direct_to_authority", "facts": "a\u200bb", "why_route": "kept input"}
     response = Client()
     login_verified(response, case.coordinator)

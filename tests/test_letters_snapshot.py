@@ -46,16 +46,21 @@ def test_the_letter_keeps_the_issuer_and_addressee_it_printed(client, issued):
     letter, attempt, _code = issued
     printed = text_of(pdf_of(client, letter))
     assert letter.issuer_name == PRINTED_NAME and PRINTED_NAME in printed
-    assert letter.authority == attempt.route.deciding_authority
+    assert letter.authority == attempt.route.printed(letter.language, "authority")
     assert " ".join(letter.authority.split()) in printed
 
 
 def test_a_later_letterhead_or_route_edit_does_not_change_the_verification_page(issued):
     letter, attempt, code = issued
     Organisation.objects.filter(pk=letter.organisation_id).update(legal_name=LATER_NAME)
-    Route.objects.filter(pk=attempt.route_id).update(deciding_authority=LATER_AUTHORITY)
+    printed = attempt.route.printed(letter.language, "authority")
+    route = Route.objects.get(pk=attempt.route_id)
+    route.letter_names = route.letter_names | {
+        letter.language: route.letter_names[letter.language] | {"authority": LATER_AUTHORITY}
+    }
+    route.save()
     html = verify(code).content.decode()
-    assert PRINTED_NAME in html and attempt.route.deciding_authority in html
+    assert PRINTED_NAME in html and printed in html
     assert LATER_NAME not in html and LATER_AUTHORITY not in html
 
 
@@ -91,7 +96,7 @@ def test_the_migration_gives_letters_issued_before_it_their_organisations_name(
         applicant=letter.applicant,
         case=letter.case,
         attempt=letter.attempt,
-        kind="support",
+        kind="visa",
         language="en",
         requested_by=letter.requested_by,
     )

@@ -112,7 +112,7 @@ def _open_case_on(route, actor, *, mission=None, closed=False, letter=False):
             applicant=case.applicant,
             case=case,
             attempt=attempt,
-            kind="support",
+            kind="visa",
             language="en",
             requested_by=actor,
         )

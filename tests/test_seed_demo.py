@@ -259,22 +259,38 @@ def test_seed_demo_refuses_a_negative_number_of_applicants(data_dir):
 
 
 @pytest.mark.django_db
-def test_seed_demo_shows_the_letter_flow_one_issued_one_draft(data_dir, settings):
+def test_seed_demo_shows_the_letter_flow_issued_letters_and_a_draft(data_dir, settings):
     settings.CASEWORK_SEAL_DIR = data_dir / "seals"
     out, _ = seed()
     from casework.letters.models import Letter
 
     letters = list(Letter.objects.order_by("requested_at"))
-    assert [(x.language, x.status) for x in letters] == [("fr", "issued"), ("cs", "draft")]
-    issued, draft = letters
+    assert [(x.language, x.status) for x in letters] == [
+        ("de", "issued"),
+        ("fr", "issued"),
+        ("cs", "issued"),
+        ("pl", "issued"),
+        ("en", "draft"),
+    ]
+    issued = letters[1]  # Artyom's French letter
+    draft = letters[-1]  # the English copy of Sasha's Czech letter
     assert issued.reference.startswith("LTR-") and issued.pdf_sha256 and issued.pdf_storage_name
     assert issued.mission.name == "Embassy of France in Yerevan"
     assert issued.issued_by.username == "rainbow-coordinator"
     assert draft.requested_by.username == "rainbow-caseworker" and draft.reference == ""
-    assert f"{issued.reference:16} issued" in out and "(draft)" in out
+    assert draft.attempt.route.code == "cz-civil-society"
+    for letter in letters[:-1]:
+        assert f"{letter.reference:16} issued" in out
+    assert "(draft)" in out
     # Through the services, so with their audit trail.
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"letter_requested", "letter_issued", "consent_recorded"} <= actions
+    assert {
+        "letter_requested",
+        "letter_issued",
+        "consent_recorded",
+        "document_uploaded",
+        "document_verified",
+    } <= actions
     # The guards held: verification done and a disclosure consent for the French route.
     assert issued.case.history.filter(from_status="verification").exists()
     assert issued.case.applicant.consents.filter(
@@ -282,4 +298,100 @@ def test_seed_demo_shows_the_letter_flow_one_issued_one_draft(data_dir, settings
     ).exists()
     # A second run keeps them and prints them again.
     again, _ = seed()
-    assert Letter.objects.count() == 2 and f"{issued.reference:16} issued" in again
+    assert Letter.objects.count() == 5 and f"{issued.reference:16} issued" in again
+
+
+def _cyrillic(text):
+    import unicodedata
+
+    return any(unicodedata.name(ch, "").startswith("CYRILLIC") for ch in text or "")
+
+
+def _sentences(text):
+    """Sentence ends: a full stop before a capital letter or at the end ("2015 r. do" and
+    "2018 m. įregistruota" are abbreviations, not ends)."""
+    ends = [i for i, ch in enumerate(text) if ch in ".!?"]
+    return sum(1 for i in ends if i == len(text) - 1 or text[i + 2 : i + 3].isupper())
+
+
+# What each issued letter of the demo is: route, what it asks for, via which mission.
+DEMO_LETTERS = {
+    "de": ("de-aufenthg-22-s2", "admission", None),
+    "fr": ("fr-visa-asile", "preapproval", "Ambassade de France à Erevan"),
+    "cs": ("cz-civil-society", "preapproval", None),
+    "pl": ("pl-d21", "visa", "Wydział Konsularny Ambasady Rzeczypospolitej Polskiej w Tbilisi"),
+}
+
+
+@pytest.mark.django_db
+def test_seed_demo_issues_complete_letters_in_german_french_czech_and_polish(data_dir, settings):
+    settings.CASEWORK_SEAL_DIR = data_dir / "seals"
+    seed()
+    from django.utils.html import escape
+
+    from casework.letters import checks
+    from casework.letters.models import Letter
+    from casework.letters.services import disclosure_consent, letter_html
+
+    issued = {x.language: x for x in Letter.objects.filter(status="issued")}
+    assert set(issued) == set(DEMO_LETTERS)
+    for language, (code, kind, mission_name) in DEMO_LETTERS.items():
+        letter = issued[language]
+        route = letter.attempt.route
+        assert route.code == code and letter.kind == kind, language
+        assert language in route.letter_languages, language
+        # The addressee as printed: the route's authority in the letter's language.
+        assert letter.authority == route.printed(language, "authority") != "", language
+        if mission_name is None:
+            assert letter.mission is None, language  # addressed to the authority itself
+        else:
+            assert letter.mission.printed(language) == mission_name, language
+        # Every section has content, and the free text is in the letter's language.
+        assert letter.facts.strip() and letter.why_route.strip(), language
+        for text in (letter.facts, letter.why_route, letter.urgency):
+            assert not _cyrillic(text), language
+        if letter.case.priority in ("emergency", "urgent"):
+            assert letter.urgency.strip(), language
+        annexes = list(letter.annexes.all())
+        assert annexes and all(a.verification_status == "verified" for a in annexes), language
+        consent = disclosure_consent(letter)
+        assert consent is not None and consent.route_id == route.pk, language
+        # The pre-issue check finds nothing: no blocker and no warning was waved through.
+        found = [str(problem) for problem in checks.problems(letter)]
+        assert found == [], (language, found)
+        # What the letter prints: the route's and mission's names in its language, the
+        # letterhead's section 1 and signatory function, and no Cyrillic anywhere.
+        html = letter_html(letter)
+        organisation = letter.organisation
+        for printed in (
+            route.printed(language, "procedure"),
+            route.printed(language, "legal_basis"),
+            letter.authority,
+            organisation.about[language],
+            organisation.signatory_titles[language],
+        ):
+            assert escape(printed) in html, (language, printed)
+        if letter.mission is not None:
+            assert escape(letter.mission.printed(language)) in html, language
+        assert not _cyrillic(html), language
+    # Artyom's case is urgent: both his letters say why.
+    assert issued["de"].case == issued["fr"].case and issued["de"].urgency.strip()
+    assert issued["cs"].case == issued["pl"].case
+
+
+@pytest.mark.django_db
+def test_the_demo_letterheads_speak_every_letter_language(data_dir):
+    seed()
+    from casework.cases.models import LETTER_LANGUAGES
+
+    languages = {code for code, _name in LETTER_LANGUAGES}
+    for organisation in Organisation.objects.all():
+        assert set(organisation.about) == languages, organisation.name
+        assert set(organisation.signatory_titles) == languages, organisation.name
+        for language in languages:
+            about = organisation.about[language]
+            assert 2 <= _sentences(about) <= 4, (organisation.name, language)
+            assert _cyrillic(about) == (language == "ru"), (organisation.name, language)
+            title = organisation.signatory_titles[language]
+            assert title.strip() and _cyrillic(title) == (language == "ru")
+        assert _cyrillic(organisation.signatory_names["ru"]), organisation.name

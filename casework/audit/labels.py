@@ -31,9 +31,9 @@ from casework.audit.lookups import as_uuid
 from casework.audit.models import Action, AuditEvent
 from casework.cases.forms import SearchForm
 from casework.cases.labels import DUPLICATE_IDENTIFIERS
-from casework.cases.models import Consent, Document, DocumentType, Priority
+from casework.cases.models import LETTER_LANGUAGES, Consent, Document, DocumentType, Priority
 from casework.cases.workflow import Status
-from casework.letters.models import LETTER_LANGUAGES, Letter
+from casework.letters.models import Letter
 from casework.lib.vocabulary import masked_field_label
 
 SHORT_ID = 8

@@ -30,9 +30,11 @@ from casework.cases.models import (
     Case,
     CaseUserObjectPermission,
     Consent,
+    Document,
     Mission,
     Priority,
     Route,
+    VisaApplication,
 )
 from casework.cases.services import (
     CODE_ALPHABET,
@@ -42,8 +44,11 @@ from casework.cases.services import (
     case_transition,
     case_update,
     consent_record,
+    document_upload,
+    document_verify,
     route_attempt_add,
 )
+from casework.cases.uploads import sniff
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
 from casework.keystore.models import DataKey
 from casework.letters.models import Letter
@@ -189,8 +194,9 @@ class CaseSeedResult:
 
 
 S = Status
-# To LETTER_REVIEW at most: LETTER_REVIEW -> SUBMITTED needs an approved letter and consent,
-# which do not exist yet (their guards stay closed).
+# To LETTER_REVIEW at most: LETTER_REVIEW -> SUBMITTED needs an issued letter and consent,
+# which do not exist yet while the cases are moved (the sample letters come afterwards, and
+# submitting stays a step for the user to try).
 MAIN_PATH = (S.SCREENING, S.VERIFICATION, S.ROUTE_PLANNING, S.DOCUMENTS, S.LETTER_DRAFTING,
              S.LETTER_REVIEW)  # fmt: skip
 FAST_PATH = (S.SCREENING, S.ROUTE_PLANNING, S.DOCUMENTS, S.LETTER_DRAFTING, S.LETTER_REVIEW)
@@ -206,7 +212,7 @@ def path_to(target: Status, *, fast: bool = False) -> tuple[Status, ...]:
 
 SAMPLE_CASES = (
     # Case 1: "Artyom Sokolov". In the text the DE application is on hold and the FR one has
-    # an appointment booked; without letters the workflow stops at LETTER_REVIEW (FR letter).
+    # an appointment booked; the demo stops at LETTER_REVIEW, with both letters issued.
     SampleCase(
         applicant={
             "legal_name_cyrillic": "Соколов Артём Сергеевич",
@@ -295,7 +301,8 @@ SAMPLE_CASES = (
         flags={"emergency_protection": True},
         priority_reason="Auto-EMERGENCY: family threat, and the family may learn her location.",
     ),
-    # Case 3: "Alexandra (Sasha) Petrova". CZ Civil Society letter in review.
+    # Case 3: "Alexandra (Sasha) Petrova". CZ and PL letters issued, the EN copy of the CZ
+    # letter in review.
     SampleCase(
         applicant={
             "legal_name_cyrillic": "Петров Александр",
@@ -590,7 +597,11 @@ def _open_sample(staff: _Staff, sample: SampleCase) -> Case:
     return fresh
 
 
-# Fictional letterheads: the demo organisations' registered entities in the EU.
+# Fictional letterheads: the demo organisations' registered entities in the EU. Section 1 of
+# a letter ("About our organisation") and the signatory's function are printed in the
+# letter's language, so they are given in all seven letter languages (DOMAIN.md 3.2 item 5:
+# registration, mandate, years active); a Russian letter prints the signatory's name in
+# Cyrillic.
 LETTERHEADS = {
     "rainbow": {
         "legal_name": "Rainbow Bridge Aid e.V. (demo)",
@@ -601,16 +612,58 @@ LETTERHEADS = {
         "signatory_name": "Dana Example",
         "signatory_title": "Executive director",
         "verification_contact": "Dana Example, verify@rainbow-bridge.example, +49 30 0000001",
+        "signatory_names": {"ru": "Дана Экзампл"},
+        "signatory_titles": {
+            "en": "Executive Director",
+            "de": "Geschäftsführerin",
+            "fr": "Directrice exécutive",
+            "pl": "Dyrektor wykonawcza",
+            "lt": "Vykdomoji direktorė",
+            "cs": "Výkonná ředitelka",
+            "ru": "Исполнительный директор",
+        },
         "about": {
-            "en": "Rainbow Bridge Aid is a registered association that has supported LGBT+ "
-            "people at risk in Russia since 2015 with legal counselling, safe housing and "
-            "relocation assistance.",
-            "fr": "Rainbow Bridge Aid est une association enregistrée qui soutient depuis "
-            "2015 les personnes LGBT+ en danger en Russie : conseil juridique, hébergement "
-            "sûr et aide à la réinstallation.",
-            "cs": "Rainbow Bridge Aid je registrovaný spolek, který od roku 2015 podporuje "
-            "ohrožené LGBT+ osoby v Rusku právním poradenstvím, bezpečným ubytováním a "
-            "pomocí při přesídlení.",
+            "en": "Rainbow Bridge Aid e.V. is a non-profit association entered in the register "
+            "of associations in Berlin in 2015. Its statutory purpose is the protection of "
+            "LGBT+ people from Russia who are at risk of persecution. Since 2015 we have "
+            "provided legal counselling, safe housing and relocation assistance, and we "
+            "verify every case with partner organisations in the transit countries before "
+            "we write a letter.",
+            "de": "Rainbow Bridge Aid e.V. ist ein gemeinnütziger Verein, der 2015 in das "
+            "Vereinsregister in Berlin eingetragen wurde. Satzungszweck ist der Schutz von "
+            "LGBT+-Personen aus Russland, denen Verfolgung droht. Seit 2015 bieten wir "
+            "Rechtsberatung, sichere Unterkünfte und Unterstützung bei der Ausreise an; jeden "
+            "Fall prüfen wir gemeinsam mit Partnerorganisationen in den Transitländern, bevor "
+            "wir ein Schreiben verfassen.",
+            "fr": "Rainbow Bridge Aid e.V. est une association à but non lucratif inscrite en "
+            "2015 au registre des associations de Berlin. Elle a pour objet statutaire la "
+            "protection des personnes LGBT+ de Russie exposées à des persécutions. Depuis "
+            "2015, nous apportons conseil juridique, hébergement sûr et aide à la "
+            "réinstallation, et nous vérifions chaque dossier avec des organisations "
+            "partenaires dans les pays de transit avant de rédiger une lettre.",
+            "pl": "Rainbow Bridge Aid e.V. jest stowarzyszeniem o charakterze niezarobkowym, "
+            "wpisanym w 2015 r. do rejestru stowarzyszeń w Berlinie. Jego celem statutowym "
+            "jest ochrona osób LGBT+ z Rosji zagrożonych prześladowaniem. Od 2015 r. "
+            "zapewniamy pomoc prawną, bezpieczne zakwaterowanie i wsparcie w relokacji, a "
+            "każdą sprawę weryfikujemy wspólnie z organizacjami partnerskimi w krajach "
+            "tranzytowych, zanim wystawimy pismo.",
+            "lt": "Rainbow Bridge Aid e.V. yra ne pelno siekianti asociacija, 2015 m. "
+            "įregistruota Berlyno asociacijų registre. Jos įstatuose numatytas tikslas – "
+            "apsaugoti LGBT+ asmenis iš Rusijos, kuriems gresia persekiojimas. Nuo 2015 m. "
+            "teikiame teisines konsultacijas, saugų apgyvendinimą ir pagalbą persikeliant, o "
+            "kiekvieną atvejį prieš rašydami raštą patikriname kartu su partnerių "
+            "organizacijomis tranzito šalyse.",
+            "cs": "Rainbow Bridge Aid e.V. je nezisková organizace, od roku 2015 zapsaná ve "
+            "spolkovém rejstříku v Berlíně. Jejím účelem podle stanov je ochrana LGBT+ osob z "
+            "Ruska, kterým hrozí pronásledování. Od roku 2015 poskytujeme právní poradenství, "
+            "bezpečné ubytování a pomoc při přesídlení a každý případ před vystavením dopisu "
+            "ověřujeme s partnerskými organizacemi v tranzitních zemích.",
+            "ru": "Rainbow Bridge Aid e.V. — некоммерческая ассоциация, внесённая в 2015 году "
+            "в реестр объединений Берлина. Уставная цель организации — защита ЛГБТ+ людей из "
+            "России, которым грозит преследование. С 2015 года мы оказываем юридическую "
+            "помощь, предоставляем безопасное жильё и помогаем с переездом, а каждый случай "
+            "проверяем вместе с партнёрскими организациями в транзитных странах, прежде чем "
+            "написать письмо.",
         },
     },
     "northern": {
@@ -622,7 +675,60 @@ LETTERHEADS = {
         "signatory_name": "Kai Example",
         "signatory_title": "Board member",
         "verification_contact": "Kai Example, verify@northern-lights.example",
-        "about": {"en": "Northern Lights Network assists LGBT+ refugees from Russia."},
+        "signatory_names": {"ru": "Кай Экзампл"},
+        "signatory_titles": {
+            "en": "Member of the Management Board",
+            "de": "Vorstandsmitglied",
+            "fr": "Membre du conseil d'administration",
+            "pl": "Członek zarządu",
+            "lt": "Valdybos narys",
+            "cs": "Člen představenstva",
+            "ru": "Член правления",
+        },
+        "about": {
+            "en": "Northern Lights Network MTÜ is a non-profit association entered in the "
+            "Estonian register of non-profit associations and foundations in 2018 (registry "
+            "code 80000000). Its mandate is to assist LGBT+ refugees from Russia and to "
+            "document the risks they face. Since 2018 we have accompanied people through visa "
+            "and asylum procedures and, with local partners, provided interim housing in the "
+            "transit countries.",
+            "de": "Northern Lights Network MTÜ ist ein gemeinnütziger Verein, der 2018 in das "
+            "estnische Register der Vereine und Stiftungen eingetragen wurde (Registernummer "
+            "80000000). Der Verein unterstützt LGBT+-Geflüchtete aus Russland und dokumentiert "
+            "die Gefahren, denen sie ausgesetzt sind. Seit 2018 begleiten wir Menschen durch "
+            "Visums- und Asylverfahren und stellen gemeinsam mit örtlichen Partnern "
+            "Übergangsunterkünfte in den Transitländern bereit.",
+            "fr": "Northern Lights Network MTÜ est une association à but non lucratif inscrite "
+            "en 2018 au registre estonien des associations et fondations (code "
+            "d'enregistrement 80000000). Elle a pour mission d'aider les réfugiés LGBT+ venant "
+            "de Russie et de documenter les risques auxquels ils sont exposés. Depuis 2018, "
+            "nous accompagnons les personnes dans leurs démarches de visa et d'asile et leur "
+            "fournissons, avec des partenaires locaux, un hébergement temporaire dans les pays "
+            "de transit.",
+            "pl": "Northern Lights Network MTÜ jest stowarzyszeniem o charakterze "
+            "niezarobkowym, wpisanym w 2018 r. do estońskiego rejestru stowarzyszeń i fundacji "
+            "(numer rejestrowy 80000000). Jego zadaniem jest pomoc uchodźcom LGBT+ z Rosji "
+            "oraz dokumentowanie zagrożeń, na które są narażeni. Od 2018 r. towarzyszymy "
+            "ludziom w procedurach wizowych i azylowych, a wraz z lokalnymi partnerami "
+            "zapewniamy im tymczasowe zakwaterowanie w krajach tranzytowych.",
+            "lt": "Northern Lights Network MTÜ yra ne pelno siekianti asociacija, 2018 m. "
+            "įregistruota Estijos ne pelno asociacijų ir fondų registre (registro kodas "
+            "80000000). Jos paskirtis – padėti LGBT+ pabėgėliams iš Rusijos ir dokumentuoti "
+            "jiems kylančius pavojus. Nuo 2018 m. padedame žmonėms vizų ir prieglobsčio "
+            "procedūrose, o kartu su vietos partneriais suteikiame jiems laikiną apgyvendinimą "
+            "tranzito šalyse.",
+            "cs": "Northern Lights Network MTÜ je nezisková organizace, od roku 2018 zapsaná v "
+            "estonském rejstříku neziskových sdružení a nadací (registrační číslo 80000000). "
+            "Jejím posláním je pomáhat LGBT+ uprchlíkům z Ruska a dokumentovat rizika, kterým "
+            "čelí. Od roku 2018 provázíme lidi vízovým a azylovým řízením a s místními "
+            "partnery jim zajišťujeme přechodné ubytování v tranzitních zemích.",
+            "ru": "Northern Lights Network MTÜ — некоммерческая ассоциация, внесённая в 2018 "
+            "году в эстонский регистр некоммерческих объединений и фондов (регистрационный "
+            "код 80000000). Её задача — помогать ЛГБТ+ беженцам из России и документировать "
+            "угрозы, с которыми они сталкиваются. С 2018 года мы сопровождаем людей в визовых "
+            "процедурах и процедурах предоставления убежища, а вместе с местными партнёрами "
+            "предоставляем им временное жильё в транзитных странах.",
+        },
     },
 }
 
@@ -662,9 +768,190 @@ def _disclosure(staff: _Staff, case: Case, route: Route, *, sogi: bool) -> None:
     )
 
 
+# A stand-in file for the fictional documents: a PDF that says what it is.
+DEMO_PDF = b"%PDF-1.4\n% Fictional demo document (Safe Passage casework demo data)\n%%EOF\n"
+
+
+def _annex(
+    staff: _Staff, case: Case, doc_type: str, *, language: str, translation: str, method: str
+) -> Document:
+    """A document uploaded by the caseworker and verified by the coordinator (two-person
+    rule). No title: a letter then names it by its type, in the letter's language."""
+    kind = sniff(DEMO_PDF)
+    assert kind is not None
+    document = document_upload(
+        actor=staff.caseworker,
+        case=case,
+        content=DEMO_PDF,
+        kind=kind,
+        doc_type=doc_type,
+        title=None,
+        details={"language": language, "translation_status": translation},
+    )
+    document_verify(
+        actor=staff.coordinator,
+        case=case,
+        document=document,
+        status=Document.Verification.VERIFIED,
+        method=method,
+    )
+    return document
+
+
+def _letter(
+    staff: _Staff,
+    case: Case,
+    attempt: VisaApplication,
+    annexes: list[Document],
+    *,
+    issue: bool,
+    **values: Any,
+) -> Letter:
+    """A letter requested by the caseworker and, if ``issue``, issued by the coordinator.
+    What it asks for (admission, pre-approval, visa) follows the route."""
+    letter = letter_request(
+        actor=staff.caseworker,
+        case=case,
+        attempt=attempt,
+        values={
+            "mission": attempt.mission,
+            "delivery": Letter.Delivery.DIRECT,
+            "include_sogi": True,
+            **values,
+        },
+        annexes=annexes,
+    )
+    if issue:
+        # The letters are complete, so the pre-issue check finds no blocker; warnings (none
+        # expected) are accepted as a coordinator would after reading them.
+        letter = letter_issue(actor=staff.coordinator, letter=letter, accept_warnings=True)
+    return letter
+
+
+# The letters' own text, in each letter's language (DOMAIN.md sections 3.2 and 10). No
+# Cyrillic in a letter that is not Russian; annexes are numbered in upload order.
+ARTYOM_DE = {
+    "language": "de",
+    "facts": (
+        "Februar 2024: Der Antragsteller wurde über eine Dating-App zu einem vorgetäuschten "
+        "Treffen gelockt, geschlagen und dabei gefilmt; ein nationalistischer Kanal "
+        "veröffentlichte das Video und machte damit seine sexuelle Orientierung gegen seinen "
+        "Willen öffentlich.\n"
+        "April 2024: Vorladung zum Ermittlungskomitee der Russischen Föderation als „Zeuge“ in "
+        "einem Strafverfahren nach Artikel 282.2 des russischen Strafgesetzbuchs; seine "
+        "Wohnung wurde durchsucht (Anlage 2).\n"
+        "Mai 2024: Ausreise über den Grenzübergang Werchni Lars nach Georgien; im August 2024 "
+        "Weiterreise nach Armenien, nachdem einem Freund die Wiedereinreise nach Georgien "
+        "verweigert worden war."
+    ),
+    "why_route": (
+        "Der Antragsteller hat als Journalist eines unabhängigen Regionalmediums und als "
+        "Betreiber eines Telegram-Kanals für die Rechte queerer Menschen öffentlich für "
+        "Meinungsfreiheit und Menschenrechte Stellung bezogen (Anlage 3) und ist deshalb "
+        "individuell besonders gefährdet. Unser Verein hat seinen Sitz in Berlin und begleitet "
+        "ihn nach der Einreise mit Unterkunft und Rechtsberatung."
+    ),
+    "urgency": (
+        "Sein rechtmäßiger Aufenthalt in Armenien ist befristet, und in Armenien wurden "
+        "wiederholt Personen auf Ersuchen der Russischen Föderation festgenommen."
+    ),
+}
+ARTYOM_FR = {
+    "language": "fr",
+    "facts": (
+        "Février 2024 : attiré dans un guet-apens par une application de rencontre, il a été "
+        "frappé et filmé ; la vidéo a été publiée par une chaîne nationaliste, révélant son "
+        "orientation sexuelle contre son gré.\n"
+        "Avril 2024 : convoqué par le Comité d'enquête de la Fédération de Russie comme "
+        "« témoin » dans une affaire pénale fondée sur l'article 282.2 du code pénal russe ; "
+        "son domicile a été perquisitionné (annexe 2).\n"
+        "Mai 2024 : départ vers la Géorgie par le poste-frontière de Verkhni Lars, puis vers "
+        "l'Arménie en août 2024, après qu'un ami s'est vu refuser le retour en Géorgie.\n"
+        "Juillet 2025 : la procédure d'admission engagée en Allemagne en octobre 2024 a été "
+        "suspendue."
+    ),
+    "why_route": (
+        "La France examine les demandes de visa au titre de l'asile de personnes persécutées "
+        "en Russie, alors que la procédure allemande est suspendue. Journaliste, il a animé "
+        "une chaîne Telegram de défense des droits des personnes LGBT+ (annexe 3). Une "
+        "association partenaire à Paris assurera son hébergement et son accompagnement "
+        "juridique à son arrivée."
+    ),
+    "urgency": (
+        "son séjour légal en Arménie est limité et des personnes recherchées par la Russie y "
+        "ont déjà été interpellées."
+    ),
+}
+SASHA_CS = {
+    "language": "cs",
+    "facts": (
+        "2016–2022: dobrovolnická koordinátorka regionální LGBT+ iniciativy v Novosibirsku "
+        "(příloha 2).\n"
+        "Poté byla uvedena mezi kontakty osob spojovaných se „zahraničními agenty“.\n"
+        "Po zákazu zdravotní péče související se změnou pohlaví v roce 2023 ztratila přístup k "
+        "hormonální léčbě (příloha 3).\n"
+        "Od března 2023 žije v Tbilisi; gruzínský zákon z roku 2024 a odmítání vstupu při "
+        "opětovném příjezdu ji ohrožují.\n"
+        "Jméno a údaj o pohlaví v pasu (PETROV ALEKSANDR, M) neodpovídají její genderové "
+        "identitě; jde o tutéž osobu (příloha 1)."
+    ),
+    "why_route": (
+        "Program „Občanská společnost“ je určen pronásledovaným představitelům občanské "
+        "společnosti z Ruska. Žadatelka šest let koordinovala dobrovolníky regionální LGBT+ "
+        "iniciativy, což potvrzuje partnerská organizace (příloha 2). Po příjezdu jí naše "
+        "partnerská organizace v Praze zajistí ubytování a právní pomoc."
+    ),
+}
+SASHA_PL = {
+    "language": "pl",
+    "facts": (
+        "2016–2022: wolontariuszka koordynująca regionalną inicjatywę LGBT+ w Nowosybirsku "
+        "(załącznik 2).\n"
+        "Następnie znalazła się wśród kontaktów osób powiązanych z „zagranicznymi agentami”.\n"
+        "Po wprowadzonym w 2023 r. zakazie opieki medycznej związanej ze zmianą płci straciła "
+        "dostęp do terapii hormonalnej (załącznik 3).\n"
+        "Od marca 2023 r. przebywa w Tbilisi; gruzińska ustawa z 2024 r. oraz odmowy wjazdu "
+        "przy ponownym wjeździe stanowią dla niej zagrożenie.\n"
+        "Imię, nazwisko i oznaczenie płci w paszporcie (PETROV ALEKSANDR, M) nie odpowiadają "
+        "jej tożsamości płciowej; chodzi o tę samą osobę (załącznik 1)."
+    ),
+    "why_route": (
+        "Polska wydaje wizy krajowe ze względów humanitarnych osobom prześladowanym w Rosji. "
+        "Paszport wnioskodawczyni traci ważność w 2026 r., dlatego składa ona wniosek w "
+        "Tbilisi, gdzie mieszka. Po przyjeździe organizacja partnerska w Warszawie zapewni jej "
+        "zakwaterowanie i pomoc prawną."
+    ),
+}
+# The English copy of the Czech letter (DOMAIN.md section 10: "letter in CS + EN"), drafted
+# and waiting for the coordinator.
+SASHA_EN = {
+    "language": "en",
+    "facts": (
+        "2016–2022: volunteer coordinator of a regional LGBT+ initiative in Novosibirsk "
+        "(Annex 2).\n"
+        "Later listed among the contacts of persons linked to “foreign agents”.\n"
+        "Lost access to hormone therapy after the 2023 ban on gender-affirming care "
+        "(Annex 3).\n"
+        "In Tbilisi since March 2023; Georgia's 2024 law and refusals of entry on re-entry put "
+        "her at risk.\n"
+        "The name and sex marker in her passport (PETROV ALEKSANDR, M) do not match her "
+        "gender identity; they refer to the same person (Annex 1)."
+    ),
+    "why_route": (
+        "The “Civil Society” programme is intended for persecuted members of Russian civil "
+        "society. The applicant coordinated volunteers of a regional LGBT+ initiative for six "
+        "years, as our partner organisation confirms (Annex 2). On arrival, our partner "
+        "organisation in Prague will provide housing and legal assistance."
+    ),
+}
+
+
 def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
-    """The route attempts of DOMAIN.md section 10, consents, and the letters: Artyom's French
-    letter issued, Sasha's Czech letter drafted and waiting for the coordinator."""
+    """The route attempts of DOMAIN.md section 10, consents, verified documents and the
+    letters: Artyom's German (§22 S.2 admission, to the authority) and French (visa au titre
+    de l'asile, via the embassy in Yerevan) letters issued; Sasha's Czech (Civil Society) and
+    Polish (D21, via the consulate in Tbilisi) letters issued, and the English copy of the
+    Czech letter drafted and waiting for the coordinator."""
     artyom, milana, sasha = samples
     for case in samples:
         consent_record(
@@ -676,6 +963,16 @@ def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
             text_version="processing-2026-01",
             language="ru",
         )
+    # Artyom: passport TEST-000001, the summons (RU, translated), a media article (RU,
+    # translated). Annexes 1 to 3 in this order.
+    artyom_annexes = [
+        _annex(staff, artyom, "passport_intl", language="", translation="not_needed",
+               method="original_seen"),
+        _annex(staff, artyom, "summons", language="ru", translation="translated",
+               method="copy_checked"),
+        _annex(staff, artyom, "media_article", language="ru", translation="translated",
+               method="copy_checked"),
+    ]  # fmt: skip
     germany = route_attempt_add(
         actor=staff.caseworker,
         case=artyom,
@@ -688,6 +985,8 @@ def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
         attempt=germany,
         values={"submitted_at": datetime.date(2024, 10, 1)},
     )
+    _disclosure(staff, artyom, germany.route, sogi=True)
+    _letter(staff, artyom, germany, artyom_annexes, issue=True, **ARTYOM_DE)
     france = route_attempt_add(
         actor=staff.caseworker,
         case=artyom,
@@ -695,33 +994,21 @@ def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
         mission=_mission("Embassy of France in Yerevan"),
     )
     _disclosure(staff, artyom, france.route, sogi=True)
-    letter = letter_request(
-        actor=staff.caseworker,
-        case=artyom,
-        attempt=france,
-        values={
-            "kind": Letter.Kind.SUPPORT,
-            "language": "fr",
-            "mission": france.mission,
-            "delivery": Letter.Delivery.DIRECT,
-            "include_sogi": True,
-            "facts": (
-                "Février 2024 : attiré par une application de rencontre, frappé et filmé ; la "
-                "vidéo a été publiée par une chaîne nationaliste.\n"
-                "Avril 2024 : convoqué au Comité d'enquête comme « témoin » dans une affaire "
-                "au titre de l'article 282.2 ; perquisition à son domicile (annexe 1).\n"
-                "Mai 2024 : départ vers la Géorgie, puis l'Arménie en août 2024."
-            ),
-            "why_route": "Un partenaire associatif à Paris assure l'hébergement à l'arrivée.",
-            "urgency": "son séjour légal en Arménie est limité et il risque une extradition.",
-        },
-        annexes=[],
-    )
-    letter_issue(actor=staff.coordinator, letter=letter)
+    _letter(staff, artyom, france, artyom_annexes, issue=True, **ARTYOM_FR)
     route_attempt_add(
         actor=staff.caseworker, case=milana, route=_route("lt-national-humanitarian"), mission=None
     )
-    route_attempt_add(
+    # Sasha: passport TEST-000003, the partner organisation's confirmation of her activism,
+    # the medical report on her HRT history (RU, translated). Annexes 1 to 3.
+    sasha_annexes = [
+        _annex(staff, sasha, "passport_intl", language="", translation="not_needed",
+               method="original_seen"),
+        _annex(staff, sasha, "partner_org_letter", language="en", translation="not_needed",
+               method="partner_confirmed"),
+        _annex(staff, sasha, "medical_report", language="ru", translation="translated",
+               method="copy_checked"),
+    ]  # fmt: skip
+    poland = route_attempt_add(
         actor=staff.caseworker,
         case=sasha,
         route=_route("pl-d21"),
@@ -731,25 +1018,10 @@ def _sample_routes_and_letters(staff: _Staff, samples: list[Case]) -> None:
         actor=staff.caseworker, case=sasha, route=_route("cz-civil-society"), mission=None
     )
     _disclosure(staff, sasha, czechia.route, sogi=True)
-    letter_request(
-        actor=staff.caseworker,
-        case=sasha,
-        attempt=czechia,
-        values={
-            "kind": Letter.Kind.SUPPORT,
-            "language": "cs",
-            "delivery": Letter.Delivery.DIRECT,
-            "include_sogi": True,
-            "facts": (
-                "2016–2022: dobrovolnická koordinátorka regionální LGBT+ iniciativy v "
-                "Novosibirsku.\nPo zákazu zdravotní péče o tranzici v roce 2023 ztratila "
-                "přístup k hormonální léčbě.\nJméno a údaj o pohlaví v pasu (PETROV "
-                "ALEKSANDR, M) neodpovídají její identitě."
-            ),
-            "why_route": "Program Občanská společnost; partnerská organizace potvrzuje aktivismus.",
-        },
-        annexes=[],
-    )
+    _letter(staff, sasha, czechia, sasha_annexes, issue=True, **SASHA_CS)
+    _disclosure(staff, sasha, poland.route, sogi=True)
+    _letter(staff, sasha, poland, sasha_annexes, issue=True, **SASHA_PL)
+    _letter(staff, sasha, czechia, sasha_annexes, issue=False, **SASHA_EN)
 
 
 def _generated_plan(rng: random.Random) -> list[tuple[str, str, Status, str | None]]:

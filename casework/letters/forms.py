@@ -7,8 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.cases.invisible import refuse_invisible
 from casework.cases.labels import attempt_label
-from casework.cases.models import Document, Mission, VisaApplication
-from casework.letters.models import LETTER_LANGUAGES, Letter
+from casework.cases.models import LETTER_LANGUAGES, Document, Mission, VisaApplication
+from casework.letters.models import Letter
 
 FREE_TEXT_LIMIT = 20_000
 SENSITIVE = {"autocomplete": "off", "spellcheck": "false", "rows": 6}
@@ -31,7 +31,6 @@ def _free_text(label: Any, help_text: Any = "") -> forms.CharField:
 class LetterFieldsForm(forms.Form):
     """What a letter says besides its template; free text stays text (never markup)."""
 
-    kind = forms.ChoiceField(label=_("Kind of letter"), choices=Letter.Kind.choices)
     language = forms.ChoiceField(label=_("Language"), choices=LETTER_LANGUAGES)
     mission = forms.ModelChoiceField(
         label=_("Via mission (optional)"), queryset=Mission.objects.none(), required=False
@@ -71,7 +70,7 @@ class LetterFieldsForm(forms.Form):
 
     def values(self) -> dict[str, Any]:
         data = self.cleaned_data
-        names = ("kind", "language", "mission", "delivery", "include_sogi")
+        names = ("language", "mission", "delivery", "include_sogi")
         values = {name: data[name] for name in names}
         values |= {name: data[name] or None for name in ("facts", "why_route", "urgency")}
         return values
@@ -87,15 +86,18 @@ class LetterRequestForm(LetterFieldsForm):
         label=_("Route attempt"), queryset=VisaApplication.objects.none()
     )
 
-    field_order = ["attempt", "kind", "language"]
+    field_order = ["attempt", "language"]
 
     def __init__(self, *args: Any, case: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "letters_%s")
         super().__init__(*args, case=case, **kwargs)
         attempts = case.visa_applications.select_related("route", "mission")
         self.fields["attempt"].queryset = attempts  # type: ignore[attr-defined]
-        # A letter is usually for the route being tried now: the latest attempt.
-        self.fields["attempt"].initial = attempts.order_by("-created_at").first()
+        # A letter is usually for the route being tried now, the latest attempt, and goes
+        # via that attempt's mission.
+        latest = attempts.order_by("-created_at").first()
+        self.fields["attempt"].initial = latest
+        self.fields["mission"].initial = latest.mission if latest is not None else None
         self.fields["attempt"].label_from_instance = attempt_label  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:

@@ -16,28 +16,24 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from casework.accounts.models import Organisation
-from casework.cases.models import Applicant, Case, Document, Mission, VisaApplication
+from casework.cases.models import (
+    LETTER_LANGUAGES,
+    Applicant,
+    Case,
+    Document,
+    Mission,
+    Route,
+    VisaApplication,
+)
 from casework.lib.fields import EncryptedModel, EncryptedTextField
-
-# The languages letters are written in (DOMAIN.md section 3.3), by their own names; Russian
-# is for the applicant's own copy.
-LETTER_LANGUAGES = [
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("fr", "français"),
-    ("pl", "polski"),
-    ("lt", "lietuvių"),
-    ("cs", "čeština"),
-    ("ru", "русский"),
-]
 
 
 class Letter(EncryptedModel):
     DATA_SUBJECT_ATTR = "applicant_id"
 
-    class Kind(models.TextChoices):
-        SUPPORT = "support", _("support for a visa application")
-        PREAPPROVAL = "preapproval", _("request to a ministry for pre-approval")
+    # What the letter asks for: its route's kind of request, taken when the letter is
+    # requested and again at issue (the subject and request sentences follow it).
+    Kind = Route.RequestKind
 
     class Status(models.TextChoices):
         DRAFT = "draft", pgettext_lazy("letter status", "draft")

@@ -45,7 +45,6 @@ from crypto import digests_equal, keyed_digest
 logger = logging.getLogger(__name__)
 
 EDITABLE = (
-    "kind",
     "language",
     "mission",
     "delivery",
@@ -80,6 +79,7 @@ def letter_request(
         applicant_id=case.applicant_id,
         case=case,
         attempt=attempt,
+        kind=attempt.route.request_kind,  # the route says what the letter asks for
         requested_by=actor,
         **{name: values[name] for name in EDITABLE if name in values},
     )
@@ -154,29 +154,12 @@ def verification_completed(letter: Letter) -> bool:
 
 
 def issue_refusal(letter: Letter, actor: Any) -> Any:
-    """Why this coordinator cannot issue this letter now, or None."""
+    """Why this coordinator cannot issue this letter at all, or None; what the letter
+    itself still lacks is the pre-issue check's (casework.letters.checks)."""
     if letter.status != Letter.Status.DRAFT:
         return _("This letter is not a draft; it has been issued already.")
     if not actor.has_role(Role.COORDINATOR) or actor.organisation_id != letter.organisation_id:
         return _("Only a coordinator of the organisation issues its letters.")
-    if not verification_completed(letter):
-        return _("Issuing needs the case's verification to be completed first.")
-    consent = disclosure_consent(letter)
-    if consent is None:
-        return _(
-            "Issuing needs the applicant's consent to disclosure to this route's authority; "
-            "record it on the case page."
-        )
-    if letter.include_sogi and not consent.includes_sogi:
-        return _(
-            "The letter states sexual orientation or gender identity, but the applicant's "
-            "disclosure consent does not cover it: untick it or record a consent that does."
-        )
-    if not (letter.facts or "").strip():
-        return _("Write the facts establishing the risk before issuing.")
-    for label, value in printed_fields(letter):
-        if invisible_characters(value):
-            return invisible_refusal(label)
     return None
 
 
@@ -192,7 +175,7 @@ def invisible_refusal(label: Any) -> Any:
     )
 
 
-def _label(obj: Any, name: str) -> Any:
+def field_label(obj: Any, name: str) -> Any:
     """ "Applicant: legal name (Latin)": the model's name and the field's, both translated."""
     meta = obj._meta
     return format_lazy(
@@ -204,8 +187,9 @@ def _label(obj: Any, name: str) -> Any:
 
 def printed_fields(letter: Letter) -> list[tuple[Any, str | None]]:
     """(label, value) of everything a person typed that this letter prints: the letterhead,
-    the applicant's particulars, the route, mission and attempt, the annexes' titles and
-    the free text (SECURITY.md "Letters"). The rendered letter is checked once more."""
+    the applicant's particulars, the route's and mission's names in the letter's language,
+    the attempt, the annexes' titles, the signatory and the free text (SECURITY.md
+    "Letters"). The rendered letter is checked once more."""
     organisation, applicant, attempt = letter.organisation, letter.applicant, letter.attempt
     named = "legal_name" if organisation.legal_name else "name"
     fields: list[tuple[Any, Any]] = [
@@ -216,16 +200,24 @@ def printed_fields(letter: Letter) -> list[tuple[Any, str | None]]:
     if letter.include_sogi:
         fields += [(applicant, "sexual_orientation"), (applicant, "gender_identity")]
     fields += [(attempt, "authority_file_number")]
-    fields += [(attempt.route, name) for name in ("legal_basis", "visa_type", "deciding_authority")]
-    if letter.mission is not None:
-        fields += [(letter.mission, "name"), (letter.mission, "city")]
     fields += [(document, "title") for document in letter.annexes.all()]
     fields += [(letter, name) for name in ("facts", "why_route", "urgency")]
-    printed = [(_label(obj, name), getattr(obj, name)) for obj, name in fields]
-    about = (
-        organisation.about.get(letter.language, "") if isinstance(organisation.about, dict) else ""
-    )
-    return [*printed, (_label(organisation, "about"), str(about))]
+    printed = [(field_label(obj, name), getattr(obj, name)) for obj, name in fields]
+    route, language = attempt.route, letter.language
+    printed += [
+        (field_label(route, "letter_names"), route.printed(language, part))
+        for part in route.PRINTED_PARTS
+    ]
+    if letter.mission is not None:
+        mission = letter.mission
+        printed.append((field_label(mission, "letter_names"), mission.printed(language)))
+    name, title = signatory(letter)
+    printed += [
+        (field_label(organisation, "signatory_names"), name),
+        (field_label(organisation, "signatory_titles"), title),
+        (field_label(organisation, "about"), about_text(letter)),
+    ]
+    return printed
 
 
 LETTERHEAD = (
@@ -233,8 +225,6 @@ LETTERHEAD = (
     "address",
     "website",
     "letter_contact",
-    "signatory_name",
-    "signatory_title",
     "verification_contact",
 )
 
@@ -242,12 +232,23 @@ LETTERHEAD = (
 # --- issuing -----------------------------------------------------------------------------
 
 
-def letter_issue(*, actor: Any, letter: Letter, request: Any = None) -> Letter:
-    """Render, seal, encrypt and store the letter; it is issued only if all of it worked."""
+class LetterBlocked(LetterRefused):
+    """The pre-issue check found problems: ``problems`` lists every one of them."""
+
+    def __init__(self, message: Any, problems: list[Any]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def letter_issue(
+    *, actor: Any, letter: Letter, accept_warnings: bool = False, request: Any = None
+) -> Letter:
+    """Render, seal, encrypt and store the letter; it is issued only if all of it worked,
+    the pre-issue check found no blocker, and any warnings were accepted."""
     stored: list[str] = []
     try:
         with transaction.atomic():
-            issued = _issue(actor, letter, stored, request)
+            issued = _issue(actor, letter, stored, request, accept_warnings=accept_warnings)
     except BaseException:
         for name in stored:  # the transaction rolled back: leave no orphaned file behind
             default_storage.delete(name)
@@ -255,12 +256,27 @@ def letter_issue(*, actor: Any, letter: Letter, request: Any = None) -> Letter:
     return issued
 
 
-def _issue(actor: Any, letter: Letter, stored: list[str], request: Any) -> Letter:
+def _issue(
+    actor: Any, letter: Letter, stored: list[str], request: Any, *, accept_warnings: bool
+) -> Letter:
+    from casework.letters import checks  # it reads this module's guards
+
     locked = Letter.objects.select_for_update().select_related("attempt__route").get(pk=letter.pk)
     refusal = issue_refusal(locked, actor)
     if refusal is not None:
         raise LetterRefused(refusal)
+    found = checks.problems(locked)
+    if checks.blockers(found):
+        raise LetterBlocked(
+            _("The letter was not issued; the pre-issue check lists what is missing."), found
+        )
+    if checks.warnings(found) and not accept_warnings:
+        raise LetterBlocked(
+            _("The letter was not issued: read the warnings and tick that you accept them."),
+            checks.warnings(found),
+        )
     organisation = locked.organisation
+    locked.kind = locked.attempt.route.request_kind  # what it asks for, as printed
     ensure_development_seal(organisation)
     now = timezone.now()
     code = codes.new_code()
@@ -330,7 +346,30 @@ def _next_reference(organisation: Any, year: int) -> str:
 
 
 def addressee_authority(letter: Letter) -> str:
-    return str(letter.attempt.route.deciding_authority)[:300]
+    """The deciding authority's official name in the letter's language ("" if missing)."""
+    return letter.attempt.route.printed(letter.language, "authority")[:300]
+
+
+def letter_kind(letter: Letter) -> str:
+    """What the letter asks for: as issued, or as its route says while it is a draft."""
+    if letter.status == Letter.Status.DRAFT:
+        return str(letter.attempt.route.request_kind)
+    return str(letter.kind)
+
+
+def signatory(letter: Letter) -> tuple[str, str]:
+    """The signatory's name and function as a letter in this language prints them."""
+    organisation, language = letter.organisation, letter.language
+    names = organisation.signatory_names if isinstance(organisation.signatory_names, dict) else {}
+    titles = organisation.signatory_titles
+    titles = titles if isinstance(titles, dict) else {}
+    name = str(names.get(language, "")).strip() or organisation.signatory_name.strip()
+    return name, str(titles.get(language, "")).strip()
+
+
+def about_text(letter: Letter) -> str:
+    about = letter.organisation.about
+    return str(about.get(letter.language, "") if isinstance(about, dict) else "").strip()
 
 
 def verify_url(code: str) -> str:
@@ -357,7 +396,7 @@ def letter_html(letter: Letter, *, code: str | None = None) -> str:
     """The letter as HTML, from its language's template (autoescaped: free text is text)."""
     context = letter_context(letter, code=code)
     with translation.override(letter.language):
-        return render_to_string(f"letters/{letter.language}/{letter.kind}.html", context)
+        return render_to_string(f"letters/{letter.language}/{context['kind']}.html", context)
 
 
 def letter_context(letter: Letter, *, code: str | None) -> dict[str, Any]:
@@ -372,20 +411,27 @@ def letter_context(letter: Letter, *, code: str | None) -> dict[str, Any]:
             "orientation": applicant.sexual_orientation,
             "gender_identity": applicant.gender_identity,
         }
+    route = attempt.route
+    signatory_name, signatory_title = signatory(letter)
     return {
         "letter": letter,
+        "kind": letter_kind(letter),
         "org": letter.organisation,
         "issuer": letter.issuer_name or letter.organisation.letter_name,
-        "about": letter.organisation.about.get(letter.language, ""),
+        "about": about_text(letter),
+        "signatory_name": signatory_name,
+        "signatory_title": signatory_title,
         "applicant": applicant,
         "case": case,
         "attempt": attempt,
-        "route": attempt.route,
-        "mission": letter.mission,
+        # Only these names of the route and mission are printed, in the letter's language:
+        # never the staff's legal_basis, deciding_authority, name or notes.
+        "names": {part: route.printed(language, part) for part in route.PRINTED_PARTS},
+        "mission_name": letter.mission.printed(language) if letter.mission else "",
         "authority": letter.authority or addressee_authority(letter),
         "issued_on": letter.issued_at or timezone.now(),
         "code_words": codes.printed(code) if code else "—",
-        "verify_base": settings.CASEWORK_VERIFY_BASE_URL,
+        "verify_page": settings.CASEWORK_VERIFY_BASE_URL + reverse("verify_form"),
         "qr_src": "app:qr.svg" if code else "",
         "sogi": sogi,
         "consent": consent,

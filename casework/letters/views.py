@@ -7,6 +7,8 @@ own letters, so another organisation's letter is the same 404 as a missing one.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -34,7 +37,7 @@ from casework.cases.views import (
     record_view,
     render_detail,
 )
-from casework.letters import codes, services
+from casework.letters import checks, codes, services
 from casework.letters.forms import (
     CodeForm,
     LetterEditForm,
@@ -43,6 +46,7 @@ from casework.letters.forms import (
     RevokeForm,
 )
 from casework.letters.models import Letter
+from casework.letters.rendering import ASSETS_DIR
 
 coordinators = role_required(Role.COORDINATOR)
 
@@ -111,7 +115,7 @@ def letter_detail(request: HttpRequest, case: Case, letter: Letter) -> HttpRespo
 
 
 def _edit_form(case: Case, letter: Letter) -> LetterEditForm:
-    names = ("kind", "language", "mission", "delivery", "include_sogi", "facts", "why_route")
+    names = ("language", "mission", "delivery", "include_sogi", "facts", "why_route")
     initial = {name: getattr(letter, name) for name in (*names, "urgency")}
     initial |= {"annexes": list(letter.annexes.all()), "version": letter.version}
     return LetterEditForm(initial=initial, case=case)
@@ -128,6 +132,7 @@ def _page(
         "form": form if letter.status == Letter.Status.DRAFT else None,
         "is_coordinator": coordinator,
         "refusal": services.issue_refusal(letter, user) if coordinator else None,
+        **_check(letter),
         "revoke_form": extra.pop("revoke_form", RevokeForm()),
         "in_russia": case.applicant.current_country == "RU",
         "correction": Letter.objects.filter(supersedes=letter).first(),
@@ -142,8 +147,45 @@ def letter_preview(request: HttpRequest, case: Case, letter: Letter) -> HttpResp
     """The letter as HTML, as it will be printed (without its code and QR until issued)."""
     record_view(request, case, letter, page="letter_preview")
     html = services.letter_html(letter)
-    context = {"case": case, "letter": letter, "body": _sheet(html)}
+    user: Any = request.user
+    context = {
+        "case": case,
+        "letter": letter,
+        "body": _sheet(html),
+        "is_coordinator": user.has_role(Role.COORDINATOR),
+        "refusal": services.issue_refusal(letter, user),
+        **_check(letter),
+    }
     return render(request, "letters/preview.html", context)
+
+
+@require_http_methods(["GET"])
+def letter_preview_css(request: HttpRequest) -> HttpResponse:
+    """The letters' own stylesheet for the preview, scoped to the sheet of paper on the page:
+    the same rules the PDF is printed with, not a copy that could drift from them."""
+    return HttpResponse(scoped_letter_css(), content_type="text/css; charset=utf-8")
+
+
+@functools.cache
+def scoped_letter_css() -> str:
+    css = (ASSETS_DIR / "letter.css").read_text(encoding="utf-8")
+    # @page (A4, margins, the running footer and page numbers) has no meaning on a screen;
+    # the root's font is the sheet's.
+    css = re.sub(r"@page\s*\{(?:[^{}]|\{[^{}]*\})*\}", "", css)
+    css = re.sub(r"(?m)^html\s*\{", ":scope {", css)
+    return "@scope (.letter-paper) {\n" + css.strip() + "\n}\n"
+
+
+def _check(letter: Letter) -> dict[str, Any]:
+    """The pre-issue check of a draft, for the letter's page and its preview."""
+    if letter.status != Letter.Status.DRAFT:
+        return {"checked": False}
+    found = checks.problems(letter)
+    return {
+        "checked": True,
+        "blockers": checks.blockers(found),
+        "warnings": checks.warnings(found),
+    }
 
 
 def _sheet(html: str) -> str:
@@ -163,8 +205,11 @@ def _sheet(html: str) -> str:
 @coordinators
 @step_up_required
 def letter_issue(request: HttpRequest, case: Case, letter: Letter) -> HttpResponse:
+    accept = request.POST.get("accept_warnings") == "yes"
     try:
-        services.letter_issue(actor=request.user, letter=letter, request=request)
+        services.letter_issue(
+            actor=request.user, letter=letter, accept_warnings=accept, request=request
+        )
     except services.LetterRefused as refused:
         messages.error(request, str(refused.message))
         return redirect("letter_detail", case_id=case.pk, letter_id=letter.pk)
@@ -230,8 +275,40 @@ def verify_form(request: HttpRequest) -> HttpResponse:
         code = codes.canonical(form.cleaned_data["code"])
         if code is not None:
             return HttpResponseRedirect(reverse("letter_verify", args=[code]))
-        form.add_error("code", _("That is not a verification code: check the 13 words."))
+        for problem in code_problems(form.cleaned_data["code"]):
+            form.add_error("code", problem)
     return render(request, "letters/verify_form.html", {"form": form})
+
+
+def code_problems(typed: str) -> list[str]:
+    """What is wrong with a typed code, word by word, so a typo is found at once."""
+    problems = []
+    count = len(codes.words(typed))
+    if count != codes.WORDS:
+        problems.append(
+            ngettext(
+                "You typed %(count)d word; a verification code has %(words)d.",
+                "You typed %(count)d words; a verification code has %(words)d.",
+                count,
+            )
+            % {"count": count, "words": codes.WORDS}
+        )
+    for unknown in codes.unknown_words(typed):
+        if unknown.suggestion:
+            message = _(
+                "Word %(position)d, “%(word)s”, was not recognised: did you mean “%(suggestion)s”?"
+            )
+        else:
+            message = _("Word %(position)d, “%(word)s”, was not recognised.")
+        problems.append(
+            message
+            % {
+                "position": unknown.position,
+                "word": unknown.word,
+                "suggestion": unknown.suggestion,
+            }
+        )
+    return problems or [_("That is not a verification code: check the 13 words.")]
 
 
 @sensitive_post_parameters()
@@ -245,6 +322,12 @@ def letter_verify(request: HttpRequest, code: str) -> HttpResponse:
         result = services.letter_check(typed=code, request=request, passport=passport)
     except services.TooManyChecks:
         return render(request, "letters/verify_throttled.html", status=429)
-    context = {"letter": result.letter, "matches": result.passport_matches, "form": form}
+    context: dict[str, Any] = {
+        "letter": result.letter,
+        "matches": result.passport_matches,
+        "form": form,
+    }
+    if codes.canonical(code) is None:
+        context["code_problems"] = code_problems(code)
     status = 200 if result.letter is not None else 404
     return render(request, "letters/verify.html", context, status=status)

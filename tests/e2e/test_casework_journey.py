@@ -210,10 +210,14 @@ def the_caseworker_opens_and_works_the_case(story, new_context):
     in_section(page, "letters", "Request a letter")
     letters = page.locator("#letters")
     expect(letters.get_by_label("Route attempt")).to_contain_text(f"{route} ·")
-    letters.get_by_label("Language", exact=True).select_option(label="English")
+    letters.get_by_label("Language", exact=True).select_option(label="Deutsch")
     letters.get_by_label("Facts establishing the risk").fill(
-        "2026-10-03: named in a raid report (annex 1)."
+        "03.10.2026: in einem Bericht über eine Razzia namentlich genannt (Anlage 1)."
     )
+    letters.get_by_label("international passport").check()  # the annex
+    # Via the route attempt's mission, as the form proposes.
+    mission = letters.get_by_label("Via mission (optional)")
+    assert "Yerevan" in mission.evaluate("select => select.options[select.selectedIndex].text")
     page.get_by_role("button", name="Request the letter").click()
     expect(page.get_by_text("The letter was requested")).to_be_visible()
     story.letter_url = page.url.split("#")[0]
@@ -272,19 +276,29 @@ def a_coordinator_assigns_reviews_and_issues_the_letter(story, new_context, app)
     page.get_by_role("link", name="Preview the letter").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Preview")
     expect(page.locator("article.letter-paper")).to_contain_text(LATIN)
+    expect(page.locator("article.letter-paper")).to_contain_text("Sehr geehrte Damen und Herren")
+    # The pre-issue check beside the letter names what is missing, and Issue waits for it.
+    check = page.locator("aside.preview-side")
+    expect(check).to_contain_text("Section 5, “Why this state and this procedure”, is empty.")
+    expect(check.get_by_role("button", name="Issue the letter")).to_be_disabled()
     story.look(page, "31-letter-preview")
     page.get_by_role("link", name="Back to the letter").click()
 
     page.get_by_label("Why this state and this procedure").fill(
-        "Her brother lives in Berlin and can house her."
+        "Ihr Bruder lebt in Berlin und kann sie aufnehmen."
     )
     page.get_by_role("button", name="Save the draft").click()
     expect(page.get_by_text("The draft was saved.")).to_be_visible()
+    # What is left is a warning (the caseworker's upload was not verified by a second
+    # person): issuing needs the coordinator's tick.
+    expect(page.locator("#check")).to_contain_text("1 warning to read before issuing")
+    expect(page.locator("#check")).not_to_contain_text("stop the letter")
 
     # Long enough after signing in that issuing asks for the second factor again.
     from tests.e2e.conftest import STEP_UP_SECONDS
 
     page.wait_for_timeout(max(0, STEP_UP_SECONDS + 1 - (time.monotonic() - signed_in_at)) * 1000)
+    page.get_by_label("I have read the warnings and issue the letter as it is").check()
     page.get_by_role("button", name="Issue the letter").click()
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     story.look(page, "32-step-up")
@@ -293,6 +307,7 @@ def a_coordinator_assigns_reviews_and_issues_the_letter(story, new_context, app)
     assert page.url.split("#")[0] == story.letter_url
     expect(page.get_by_role("status").first).to_contain_text("press the button again")
     story.look(page, "33-back-on-the-letter")
+    page.get_by_label("I have read the warnings and issue the letter as it is").check()
     page.get_by_role("button", name="Issue the letter").click()
     expect(page.get_by_text("The letter was issued, sealed and stored encrypted.")).to_be_visible()
     story.look(page, "34-letter-issued")
@@ -313,6 +328,13 @@ def the_pdf_reads_right_and_verifies_publicly(story, new_context, app):
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert LATIN in text.upper() or "Volkova" in text
+    # A German letter, every word of it: the German names of the route, authority and
+    # mission, the admission asked for (not a visa), the code explained in German.
+    flat = " ".join(text.split())
+    for german in ("Sehr geehrte Damen und Herren", "Aufnahme", "Botschaft", "Prüfcode", "Anlagen"):
+        assert german in flat, german
+    for english in ("Foreign Office", "Embassy of", "urgent humanitarian reasons", "Annexes"):
+        assert english not in flat, english
     story.verification_code = _code_in(text)
     subprocess.run(
         ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf), str(pdf.with_suffix(""))],
