@@ -312,6 +312,7 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "doc_type": (gettext_lazy("Type of document"), _choice(DocumentType.choices)),
     "size": (gettext_lazy("Size"), lambda value, event, known: str(filesizeformat(value))),
     "purpose": (gettext_lazy("Purpose"), _choice(Consent.Purpose.choices)),
+    "drafts_blocked": (gettext_lazy("Draft letters it blocks"), _as_is),
     "includes_sogi": (gettext_lazy("Covers sexual orientation or gender identity"), _yes_no),
     "kind": (gettext_lazy("Kind"), _kind),
     "language": (gettext_lazy("Language"), _choice(LETTER_LANGUAGES)),

@@ -516,10 +516,29 @@ def consent_record(
 
 
 @transaction.atomic
-def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any = None) -> None:
+def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any = None) -> int:
+    """Record the withdrawal; returns how many draft letters to that authority it leaves
+    without a live disclosure consent (the pre-issue check then blocks them)."""
+    from casework.letters.models import Letter  # letters build on cases
+
     Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now()
     )
+    blocked = 0
+    route_id = consent.route_id
+    if consent.purpose == Consent.Purpose.DISCLOSURE and route_id is not None:
+        live = Consent.objects.filter(
+            applicant_id=case.applicant_id,
+            purpose=Consent.Purpose.DISCLOSURE,
+            route_id=route_id,
+            withdrawn_at__isnull=True,
+        )
+        if not live.exists():
+            blocked = Letter.objects.filter(
+                applicant_id=case.applicant_id,
+                status=Letter.Status.DRAFT,
+                attempt__route_id=route_id,
+            ).count()
     case_touch(case_id=case.pk)
     record(
         Action.CONSENT_WITHDRAWN,
@@ -528,7 +547,9 @@ def consent_withdraw(*, actor: Any, case: Case, consent: Consent, request: Any =
         case_id=case.pk,
         request=request,
         purpose=consent.purpose,
+        drafts_blocked=blocked,
     )
+    return blocked
 
 
 def current_attempt(case: Case) -> VisaApplication | None:

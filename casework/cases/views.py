@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -210,7 +210,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "deadlines": deadlines,
         "attempts": case.visa_applications.select_related("route", "mission"),
         "missing_documents": _missing_documents(case),
-        "consents": case.applicant.consents.select_related("route"),
+        **_consent_status(case),
         "documents": case.documents.all(),
         "history": case.history.select_related("by"),
         "transition": transition,
@@ -218,6 +218,28 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "may_manage": manage,
         "status_label": Status(case.status).label,
         **extra,
+    }
+
+
+def _consent_status(case: Case) -> dict[str, Any]:
+    """Every consent, the current state per purpose (and per authority for disclosure), and
+    the routes whose disclosure consent was withdrawn with none given since: their draft
+    letters are marked on the page and cannot be issued."""
+    consents = list(case.applicant.consents.select_related("route").order_by("given_at"))
+    latest: dict[tuple[str, Any, str], Any] = {}
+    for consent in consents:  # oldest first: the last one of each purpose and party wins
+        key = (consent.purpose, consent.route_id, consent.counterparty)
+        if key not in latest or consent.active or not latest[key].active:
+            latest[key] = consent
+    withdrawn = {
+        route_id
+        for (purpose, route_id, _party), consent in latest.items()
+        if purpose == "disclosure" and not consent.active
+    } - {c.route_id for c in consents if c.purpose == "disclosure" and c.active}
+    return {
+        "consents": consents,
+        "consent_status": sorted(latest.values(), key=lambda c: (c.purpose, str(c.route or ""))),
+        "consent_withdrawn_routes": withdrawn,
     }
 
 
@@ -615,8 +637,19 @@ def consent_add(request: HttpRequest, case: Case) -> HttpResponse:
 @case_roles
 @case_child_route(lambda case: case.applicant.consents, "POST")
 def consent_withdraw(request: HttpRequest, case: Case, consent: Any) -> HttpResponse:
-    services.consent_withdraw(actor=request.user, case=case, consent=consent, request=request)
-    return back_to(request, case, "consent", _("The consent was marked as withdrawn."))
+    blocked = services.consent_withdraw(
+        actor=request.user, case=case, consent=consent, request=request
+    )
+    said = _("The consent was marked as withdrawn.")
+    if blocked:
+        said = ngettext(
+            "The consent was marked as withdrawn. %(count)d draft letter to this authority "
+            "cannot be issued now.",
+            "The consent was marked as withdrawn. %(count)d draft letters to this authority "
+            "cannot be issued now.",
+            blocked,
+        ) % {"count": blocked}
+    return back_to(request, case, "consent", said)
 
 
 @case_roles

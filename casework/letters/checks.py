@@ -74,7 +74,21 @@ def _verification_and_consent(letter: Letter) -> list[Problem]:
     if not services.verification_completed(letter):
         found.append(Problem(_("The case's verification has not been completed.")))
     consent = services.disclosure_consent(letter)
-    if consent is None:
+    withdrawn = services.withdrawn_disclosure(letter) if consent is None else None
+    if withdrawn is not None and withdrawn.withdrawn_at is not None:
+        found.append(
+            Problem(
+                format_lazy(
+                    _(
+                        "The applicant withdrew their consent to disclosure to this route's "
+                        "authority on {date}: no letter to it can be issued unless they give "
+                        "it again."
+                    ),
+                    date=withdrawn.withdrawn_at.date().isoformat(),
+                )
+            )
+        )
+    elif consent is None:
         found.append(
             Problem(
                 _(

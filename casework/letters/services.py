@@ -148,6 +148,20 @@ def disclosure_consent(letter: Letter) -> Consent | None:
     )
 
 
+def withdrawn_disclosure(letter: Letter) -> Consent | None:
+    """The applicant's latest withdrawn consent to disclosure to this route's authority."""
+    return (
+        Consent.objects.filter(
+            applicant_id=letter.applicant_id,
+            purpose=Consent.Purpose.DISCLOSURE,
+            route_id=letter.attempt.route_id,
+            withdrawn_at__isnull=False,
+        )
+        .order_by("-withdrawn_at")
+        .first()
+    )
+
+
 def verification_completed(letter: Letter) -> bool:
     """The case's verification was completed, as the status guards define it."""
     return case_verification_completed(letter.case)
