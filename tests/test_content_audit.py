@@ -20,6 +20,7 @@ from tests.test_cases import upload
 GET_WRITES = {
     "case_list": Action.CASE_LISTED,
     "case_create": None,
+    "case_erase": None,  # the confirmation page shows the code only; erasing is audited
     "case_search": None,  # the form; results come by POST and are audited as a search
     "case_detail": Action.CASE_VIEWED,
     "case_edit": Action.CASE_VIEWED,

@@ -368,6 +368,18 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # A route or mission changed by a reference data editor: what of this organisation uses it.
     "open_attempts": (gettext_lazy("Open route attempts using it"), _as_is),
     "draft_letters": (gettext_lazy("Draft letters using it"), _as_is),
+    # -- erasure (issue 14, part 3) --
+    # Ids and counts only: the person's cases (by code where the page knows it), and what went.
+    "cases": (
+        gettext_lazy("Cases of the person"),
+        lambda value, event, known: ", ".join(
+            known.code(case_id) or short_id(case_id) for case_id in _as_list(value)
+        ),
+    ),
+    "records_cleared": (gettext_lazy("Records cleared"), _as_is),
+    "files_deleted": (gettext_lazy("Stored files deleted"), _as_is),
+    "letters_revoked": (gettext_lazy("Letters revoked"), _as_is),
+    "grants_removed": (gettext_lazy("Access grants removed"), _as_is),
 }
 DETAIL_LABELS = {name: label for name, (label, _format) in DETAILS.items()}
 # "count" counts different things in different entries.

@@ -83,6 +83,8 @@ FLAGS = {
     "duplicate_review": gettext_lazy("possible duplicate to review"),
 }
 
+ERASED = gettext_lazy("erased")
+
 LIST_COLUMNS = (
     "id",
     "code",
@@ -209,6 +211,7 @@ def triage_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
             rank=Case_(*[When(priority=p, then=Value(n)) for p, n in PRIORITY_ORDER.items()]),
             stage=Case_(*[When(status=s, then=Value(n)) for n, s in enumerate(Status.values)]),
             next_deadline=Subquery(next_deadline),
+            erased_at=F("applicant__erased_at"),
         )
         .prefetch_related(Prefetch("caseworkers", queryset=assignees, to_attr="assignees"))
     )
@@ -230,7 +233,8 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
     return [
         Row(
             case=case,
-            status=status_label(case.status),
+            # An erased person's case keeps its code and dates; the list says so.
+            status=str(ERASED) if case.erased_at else status_label(case.status),
             assignees=[user.username for user in case.assignees],
             next_deadline=case.next_deadline,
             overdue=case.next_deadline is not None

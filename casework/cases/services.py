@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
 from casework.accounts.roles import Role
@@ -19,7 +25,9 @@ from casework.audit.services import record
 from casework.cases.models import (
     Applicant,
     Case,
+    CaseGroupObjectPermission,
     CaseStatusChange,
+    CaseUserObjectPermission,
     Consent,
     Deadline,
     Document,
@@ -31,43 +39,198 @@ from casework.cases.models import (
 )
 from casework.cases.workflow import VERIFIED_STEP, CaseFacts, Status, check_transition
 from casework.lib import datakeys
-from casework.lib.fields import encrypted_fields
+from casework.lib.fields import EncryptedModel, encrypted_fields
 from casework.lib.files import read_encrypted, store_encrypted
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicantNotFound(Exception):
     pass
 
 
-@transaction.atomic
-def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None) -> bool:
-    """Crypto-shred one applicant: destroy the data key, clear ciphertexts and blind
-    indexes, keep a PII-free tombstone (id, organisation, erased_at).
+@dataclass(frozen=True)
+class Erasure:
+    """What one run of ``applicant_erase`` did (ids and counts only)."""
 
-    Every field, document and letter encrypted under that key becomes unreadable at once,
-    including copies in backups once their wrapped key can no longer be unwrapped (SECURITY.md).
-    Returns False when the applicant was already erased.
+    first_time: bool  # False: the person had been erased before, and this run swept again
+    erased_at: datetime.datetime
+    case_ids: list[uuid.UUID]
+    records_cleared: int
+    files_deleted: int
+    letters_revoked: int
+    grants_removed: int
+
+
+@transaction.atomic
+def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None, request: Any = None) -> Erasure:
+    """Erase one person (R36, R62), in one transaction with its audit entry.
+
+    Destroys their data key and sets to NULL every ciphertext column encrypted under it
+    (``applicant_records``), with the blind indexes; clears the plaintext that could still
+    single them out; removes every object grant on their cases; revokes every letter of
+    theirs (the public page then says so); and, once committed, deletes their stored files.
+    What remains is a tombstone: ids, the case codes, statuses and dates, the letters'
+    verification registry, and the audit log (docs: SECURITY.md, "Erasure").
+
+    Running it again on an erased person sweeps once more (files a failed deletion left,
+    records an older version of this function did not clear) and says it was not the first
+    time. The interface and ``manage.py erase_applicant`` both call this.
     """
     applicant = Applicant.objects.select_for_update().filter(pk=applicant_id).first()
     if applicant is None:
         raise ApplicantNotFound(str(applicant_id))
-    destroyed = datakeys.destroy_data_key(applicant.pk)
-    cleared: dict[str, None] = {}
-    for field in encrypted_fields(Applicant):
-        cleared[field.attname] = None
-        if field.blind_index:
-            cleared[field.index_field_name] = None
-    Applicant.objects.filter(pk=applicant.pk).update(
-        **cleared, birth_year=None, erased_at=applicant.erased_at or timezone.now()
+    erased_at = applicant.erased_at or timezone.now()
+    key_destroyed = datakeys.destroy_data_key(applicant.pk)
+    case_ids = list(
+        Case.objects.filter(applicant_id=applicant.pk)
+        .order_by("opened_at", "pk")
+        .values_list("pk", flat=True)
     )
+    files = _stored_files(applicant.pk)
+    records = _clear_ciphertexts(applicant.pk)
+    _clear_plaintext(applicant.pk, case_ids, erased_at)
+    grants = _remove_grants(case_ids)
+    revoked = _revoke_letters(applicant.pk, actor, erased_at)
     record(
         Action.ERASURE,
         actor=actor,
         organisation_id=applicant.organisation_id,
         target=applicant,
-        key_destroyed=destroyed,
+        case_id=case_ids[0] if case_ids else None,
+        request=request,
+        key_destroyed=key_destroyed,
+        cases=[str(pk) for pk in case_ids],
+        records_cleared=records,
+        files_deleted=len(files),
+        letters_revoked=revoked,
+        grants_removed=grants,
     )
-    return destroyed or applicant.erased_at is None
+    # Files cannot be rolled back: they go once the erasure is committed. Should deleting
+    # one fail, it stays encrypted under a key that no longer exists, and its name stays in
+    # its row so that erasing again deletes it.
+    transaction.on_commit(lambda: _delete_files(files))
+    return Erasure(
+        first_time=applicant.erased_at is None,
+        erased_at=erased_at,
+        case_ids=case_ids,
+        records_cleared=records,
+        files_deleted=len(files),
+        letters_revoked=revoked,
+        grants_removed=grants,
+    )
+
+
+@dataclass(frozen=True)
+class ErasureScope:
+    """What erasing a person would touch, for the confirmation page (counts only)."""
+
+    documents: int
+    live_letters: int  # issued or superseded: their public page will say "revoked"
+
+
+def erasure_scope(*, applicant_id: uuid.UUID) -> ErasureScope:
+    from casework.letters.models import Letter  # letters build on cases, not the reverse
+
+    live = (Letter.Status.ISSUED, Letter.Status.SUPERSEDED)
+    return ErasureScope(
+        documents=Document.objects.filter(applicant_id=applicant_id).count(),
+        live_letters=Letter.objects.filter(applicant_id=applicant_id, status__in=live).count(),
+    )
+
+
+def applicant_records() -> list[type[EncryptedModel]]:
+    """Every model whose fields are encrypted under an applicant's data key, found in the
+    model registry: a model added later is erased without anyone listing it here."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, EncryptedModel) and model.DATA_SUBJECT_TYPE == "applicant"
+    ]
+
+
+def _clear_ciphertexts(applicant_id: uuid.UUID) -> int:
+    """NULL in every ciphertext and blind-index column of the person's records; returns
+    how many records were cleared. (An update with None writes no plaintext, so the
+    encrypted fields' guard lets it through.)"""
+    cleared = 0
+    for model in applicant_records():
+        columns: dict[str, None] = {}
+        for field in encrypted_fields(model):
+            columns[field.attname] = None
+            if field.blind_index:
+                columns[field.index_field_name] = None
+        records = model._default_manager.filter(**{model.DATA_SUBJECT_ATTR: applicant_id})
+        cleared += records.update(**columns)
+    return cleared
+
+
+def _clear_plaintext(
+    applicant_id: uuid.UUID, case_ids: list[uuid.UUID], erased_at: datetime.datetime
+) -> None:
+    """The plaintext that could still single the person out: dates about them and their
+    papers (and the deadlines made from those dates), where they are, the languages they
+    speak, the fingerprints of their documents and of their passport number, the partner
+    named in a consent."""
+    Applicant.objects.filter(pk=applicant_id).update(
+        birth_year=None,
+        current_country="",
+        passport_expiry=None,
+        legal_stay_until=None,
+        languages=[],
+        erased_at=erased_at,
+    )
+    Deadline.objects.filter(case_id__in=case_ids).delete()
+    Document.objects.filter(applicant_id=applicant_id).update(sha256="", expires_at=None)
+    Consent.objects.filter(applicant_id=applicant_id).update(counterparty="")
+
+
+def _remove_grants(case_ids: list[uuid.UUID]) -> int:
+    """Every django-guardian grant on the cases, to users and to groups; guardian's generic
+    tables too, should a grant ever have been written there."""
+    removed = 0
+    for direct in (CaseUserObjectPermission, CaseGroupObjectPermission):
+        removed += direct.objects.filter(content_object_id__in=case_ids).delete()[0]
+    generic = {
+        "content_type": ContentType.objects.get_for_model(Case),
+        "object_pk__in": [str(pk) for pk in case_ids],
+    }
+    removed += UserObjectPermission.objects.filter(**generic).delete()[0]
+    removed += GroupObjectPermission.objects.filter(**generic).delete()[0]
+    return removed
+
+
+def _revoke_letters(applicant_id: uuid.UUID, actor: Any, at: datetime.datetime) -> int:
+    """Every letter not revoked yet is revoked, without a reason: the public verification
+    page says "revoked" (issued and superseded ones), and a draft leaves the coordinators'
+    queue for good. The passport digest, a keyed fingerprint of the person's number, goes."""
+    from casework.letters.models import Letter  # letters build on cases, not the reverse
+
+    letters = Letter.objects.filter(applicant_id=applicant_id)
+    revoked = letters.exclude(status=Letter.Status.REVOKED).update(
+        status=Letter.Status.REVOKED, revoked_at=at, revoked_by=actor
+    )
+    letters.update(passport_digest="")
+    return revoked
+
+
+def _stored_files(applicant_id: uuid.UUID) -> list[str]:
+    """The storage names of the person's documents and sealed letters still stored (an
+    erasure run again finds only what an earlier deletion left behind)."""
+    from casework.letters.models import Letter
+
+    names = Document.objects.filter(applicant_id=applicant_id).values_list("storage_name")
+    pdfs = Letter.objects.filter(applicant_id=applicant_id).values_list("pdf_storage_name")
+    return sorted(name for (name,) in [*names, *pdfs] if name and default_storage.exists(name))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            # The name is random and the content unreadable without the destroyed key.
+            logger.exception("erasure: stored file %s not deleted; erase again", name)
 
 
 # --- cases ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework.cases import list_views, views
+from casework.cases import erasure_views, list_views, views
 from casework.letters import views as letters
 
 urlpatterns = [
@@ -51,6 +51,7 @@ urlpatterns = [
         views.case_duplicate_reviewed,
         name="case_duplicate_reviewed",
     ),
+    path("<uuid:case_id>/erase/", erasure_views.case_erase, name="case_erase"),
     path("<uuid:case_id>/letters/", letters.letter_request, name="letter_request"),
     path("<uuid:case_id>/letters/<uuid:letter_id>/", letters.letter_detail, name="letter_detail"),
     path(

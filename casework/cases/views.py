@@ -67,13 +67,16 @@ case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 def case_route(
     *methods: str,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Resolve the case first (404 for anything out of reach, whatever the method: R23), then
-    refuse other methods; the view receives the case, never an id to fetch by itself."""
+    """Resolve the case first (404 for anything out of reach, whatever the method: R23), give
+    an erased person's case the erased page, then refuse other methods; the view receives the
+    case, never an id to fetch by itself."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             case = get_case_for_user(request.user, case_id, request)
+            if case.applicant.is_erased:
+                return erased_page(request, case)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, case)
@@ -87,14 +90,17 @@ def case_child_route(
     children: Callable[[Case], Any], *methods: str
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Like case_route, for an object that belongs to a case (a document, a consent...):
-    the case first, then the object among that case's own (404 otherwise), then the
-    method. The view receives both, never an id to fetch by itself."""
+    the case first (and the erased page if its person was erased), then the object among
+    that case's own (404 otherwise), then the method. The view receives both, never an id
+    to fetch by itself."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, case_id: uuid.UUID, **kwargs: uuid.UUID) -> HttpResponse:
             (child_id,) = kwargs.values()
             case = get_case_for_user(request.user, case_id, request)
+            if case.applicant.is_erased:
+                return erased_page(request, case)
             found = children(case)
             child = found.filter(pk=child_id).first()
             if child is None:
@@ -106,6 +112,15 @@ def case_child_route(
         return wrapper
 
     return decorator
+
+
+def erased_page(request: HttpRequest, case: Case) -> HttpResponse:
+    """What the case and every page under it answer once the person was erased (R62): the
+    code and the date, calmly, and 410 Gone, for every method. It comes before anything of
+    the case is read, so nothing is decrypted (or fails to be, which would be a decryption
+    alert) and no stored file is looked for."""
+    context = {"case": case, "erased_at": case.applicant.erased_at}
+    return render(request, "cases/erased.html", context, status=410)
 
 
 # The case page's sections, in page order: its menu links to each; after an action the person

@@ -545,7 +545,10 @@ def letter_check(*, typed: str, request: Any, passport: str | None = None) -> Ch
         found = Letter.objects.select_related("organisation")
         letter = found.filter(code_digest=codes.digest(code)).first()
     matches = None
-    if letter is not None and passport is not None:
+    # Erasing the person took the passport digest with them (cases.services.applicant_erase):
+    # a revoked letter without one answers no passport question, not "does not match".
+    erased = letter is not None and letter.status == Letter.Status.REVOKED
+    if letter is not None and passport is not None and not (erased and not letter.passport_digest):
         wanted = passport_digest(letter.organisation_id, passport)
         # Constant time: the comparison's duration says nothing of how much matched.
         matches = bool(wanted) and digests_equal(wanted.encode(), letter.passport_digest.encode())
