@@ -1,6 +1,7 @@
 """Organisation administration: invite and withdraw invitations, set role, deactivate,
-reset second factor, unlock, panic revoke. Org admins act on their own organisation only and
-see no case content. What locks someone out is asked on a confirmation page first.
+reset second factor, unlock, panic revoke, the compromised-account playbook. Org admins act
+on their own organisation only and see no case content. What locks someone out is asked on
+a confirmation page first.
 
 A content role (coordinator, caseworker), by invitation or by a role change, only takes
 effect when a coordinator confirms it (grant_views.py): an org admin cannot give an account
@@ -12,15 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from casework.accounts import services
+from casework.accounts import incident, services
 from casework.accounts.decorators import role_required, step_up_required
 from casework.accounts.forms import (
     AlertMailboxForm,
@@ -270,6 +273,72 @@ def _confirmed_user_action(
     service(admin=admin, user=user, request=request)
     messages.success(request, done)
     return redirect("admin_users")
+
+
+class CompromisedForm(forms.Form):
+    """What happened, chosen from a fixed list, and the account's username typed again. No
+    box for the story: what the admin writes about an incident would be kept somewhere."""
+
+    reason = forms.ChoiceField(
+        label=gettext_lazy("What happened"),
+        choices=incident.Reason.choices,
+        widget=forms.RadioSelect,
+        # Not Django's "Select a valid choice. X is not one of...": nothing posted is echoed.
+        error_messages={
+            "required": gettext_lazy("Choose what happened."),
+            "invalid_choice": gettext_lazy("Choose what happened."),
+        },
+    )
+    confirm_username = forms.CharField(
+        label=gettext_lazy("Their username, typed again to confirm"),
+        max_length=150,
+        # Not "username": a browser would offer to fill in the admin's own.
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, subject: User, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subject = subject
+
+    def clean_confirm_username(self) -> str:
+        typed = str(self.cleaned_data["confirm_username"])
+        if typed != self.subject.username:
+            raise forms.ValidationError(
+                _("That is not this account's username. Type %(name)s exactly as shown.")
+                % {"name": self.subject.username}
+            )
+        return typed
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+@org_admin_only
+@step_up_required
+def compromised_view(request: HttpRequest, user_id: Any) -> HttpResponse:
+    """The "This account may be compromised" page: the confirmation, then the whole playbook
+    (incident.account_compromised) and what to do next. An admin who fears for their own
+    account is told to ask another admin: the one holding it could otherwise lock them out."""
+    admin: Any = request.user
+    user = get_user_for_admin(admin, user_id)
+    template = "accounts/admin/compromised.html"
+    if admin.pk == user.pk:
+        return render(request, template, {"stage": "self"}, status=404)
+    context = {"subject": user, "roles": _roles_of(user)}
+    form = CompromisedForm(user, request.POST if request.method == "POST" else None)
+    question = _ask_first(request, template, {**context, "stage": "ask", "form": form})
+    if question is not None:
+        return question
+    if not form.is_valid():
+        return render(request, template, {**context, "stage": "ask", "form": form}, status=400)
+    outcome = incident.account_compromised(
+        admin=admin,
+        user=user,
+        reason=incident.Reason(form.cleaned_data["reason"]),
+        request=request,
+    )
+    return render(request, template, {**context, "stage": "done", "outcome": outcome})
 
 
 @require_POST

@@ -84,6 +84,11 @@ urlpatterns = [
     ),
     path("admin/users/<uuid:user_id>/unlock/", admin_views.unlock_view, name="admin_unlock"),
     path("admin/users/<uuid:user_id>/revoke/", admin_views.panic_revoke_view, name="admin_revoke"),
+    path(
+        "admin/users/<uuid:user_id>/compromised/",
+        admin_views.compromised_view,
+        name="admin_compromised",
+    ),
     path("roles/requests/", grant_views.grants_view, name="role_grants"),
     path(
         "roles/requests/<uuid:public_id>/confirm/",

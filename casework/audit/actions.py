@@ -89,3 +89,9 @@ class Action(models.TextChoices):
     # A positive duplicate check at intake: who, by which kind of identifier, never the value.
     POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate found at intake")
     DUPLICATE_REVIEWED = "duplicate_reviewed", _("possible duplicate reviewed")
+    # -- compromised account (issue 14, part 7) --
+    # One entry for the whole playbook: the reason as a code from a fixed list, and counts.
+    ACCOUNT_COMPROMISED = (
+        "account_compromised",
+        _("account possibly compromised: locked, and every session, factor and case taken away"),
+    )

@@ -25,6 +25,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from casework.accounts.incident import Reason as CompromiseReason
 from casework.accounts.roles import Role
 from casework.audit.alerts import AlertKind
 from casework.audit.lookups import as_uuid
@@ -368,6 +369,13 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # A route or mission changed by a reference data editor: what of this organisation uses it.
     "open_attempts": (gettext_lazy("Open route attempts using it"), _as_is),
     "draft_letters": (gettext_lazy("Draft letters using it"), _as_is),
+    # -- compromised account (issue 14, part 7) --
+    # The reason is a code from a fixed list; nothing the admin typed is kept.
+    "reason_category": (gettext_lazy("Reason given"), _choice(CompromiseReason.choices)),
+    "sessions_ended": (gettext_lazy("Sessions ended"), _as_is),
+    "factors_removed": (gettext_lazy("Second factors removed"), _as_is),
+    "links_withdrawn": (gettext_lazy("Links withdrawn"), _as_is),
+    "cases_unassigned": (gettext_lazy("Cases unassigned"), _as_is),
     # -- erasure (issue 14, part 3) --
     # Ids and counts only: the person's cases (by code where the page knows it), and what went.
     "cases": (
