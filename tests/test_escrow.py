@@ -410,3 +410,13 @@ def test_the_page_names_the_installation_share_and_threshold(tmp_path, settings,
     assert re.search(r"Created:       \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
     assert len(parse_page(text, "page").mnemonic.split()) == 33
     assert max(len(line) for line in text.splitlines()) <= 90
+
+
+def test_an_escrow_is_audited_with_its_shape_and_no_key(tmp_path, audit_key_file):
+    from casework.audit.models import Action, AuditEvent
+
+    keyring()
+    escrow(tmp_path / "escrow", "--threshold", "2", "--shares", "3")
+    entry = AuditEvent.objects.get(action=Action.KEYS_ESCROWED)
+    # Its shape and nothing else: no share, no key, no path.
+    assert entry.details == {"shares": 3, "threshold": 2, "kek_versions": 1, "audit_key": True}

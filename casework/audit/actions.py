@@ -85,6 +85,8 @@ class Action(models.TextChoices):
     # -- keys and files --
     # Refused retirements are entries too, with decision "deny".
     KEK_RETIRED = "kek_retired", _("old key-encryption key retired")
+    # The keys split among trustees (escrow_keys): how many shares, how many recover them.
+    KEYS_ESCROWED = "keys_escrowed", _("keys split among trustees")
     # -- letters and cases --
     # A positive duplicate check at intake: who, by which kind of identifier, never the value.
     POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate found at intake")

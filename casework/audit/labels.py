@@ -363,6 +363,10 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # -- keys and files --
     "keys_checked": (gettext_lazy("Data keys proved to open without it"), _as_is),
     "keys_blocking": (gettext_lazy("Data keys that would have been lost"), _as_is),
+    "shares": (gettext_lazy("Shares written"), _as_is),
+    "threshold": (gettext_lazy("Shares needed to recover"), _as_is),
+    "kek_versions": (gettext_lazy("Key versions included"), _as_is),
+    "audit_key": (gettext_lazy("Audit signing key included"), _yes_no),
     # -- letters and cases --
     "identifier": (gettext_lazy("Matched by"), _choice(DUPLICATE_IDENTIFIERS.items())),
     "duplicates_found": (gettext_lazy("Possible duplicates found in 24 hours"), _as_is),

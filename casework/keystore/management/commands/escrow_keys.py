@@ -5,6 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from casework.audit.models import Action
+from casework.audit.services import record
 from casework.keystore.escrow import (
     EscrowError,
     escrow_pages,
@@ -47,6 +49,14 @@ class Command(BaseCommand):
             paths = write_pages(options["out"], pages)
         except (EscrowError, CryptoError) as exc:
             raise CommandError(str(exc)) from None
+        # Which keys went to how many trustees; never a word of a share or a key.
+        record(
+            Action.KEYS_ESCROWED,
+            shares=options["shares"],
+            threshold=options["threshold"],
+            kek_versions=len(material.ring.versions),
+            audit_key=material.audit_signing_key is not None,
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Wrote {len(paths)} trustee pages to {options['out']} (mode 0600); "
