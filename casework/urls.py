@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from casework.accounts import views as account_views
+from casework.cases import retention_views
 from casework.core import views as core_views
 from casework.letters import views as letter_views
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/setlang/", account_views.language_view, name="set_language"),
     path("", include("casework.accounts.urls")),
+    # The retention schedule: an org admin's setting, kept beside the cases it deletes.
+    path("admin/retention/", retention_views.schedule_view, name="admin_retention"),
     path("cases/", include("casework.cases.urls")),
     path("reference/", include("casework.cases.reference_urls")),
     # Public, without sign-in: what an embassy checks (no personal data, rate limited).

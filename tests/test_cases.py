@@ -91,7 +91,13 @@ def test_the_ladder_for_every_case_route(
         assert (
             getattr(login_verified(client.__class__(), stranger), method)(target).status_code == 404
         )
-    coordinators_only = ("case_assign", "case_duplicate_reviewed", "case_erase")
+    coordinators_only = (
+        "case_assign",
+        "case_duplicate_reviewed",
+        "case_erase",
+        "case_retention",
+        "case_export",
+    )
     insiders = (carol,) if name in coordinators_only else (caseworker, carol)
     for insider in insiders:
         status = getattr(login_verified(client.__class__(), insider), method)(target).status_code

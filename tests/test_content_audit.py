@@ -21,6 +21,8 @@ GET_WRITES = {
     "case_list": Action.CASE_LISTED,
     "case_create": None,
     "case_erase": None,  # the confirmation page shows the code only; erasing is audited
+    "case_retention": None,  # the hold form: dates and the reason's code; holding is audited
+    "case_export": None,  # the form; the export itself is audited as such
     "case_search": None,  # the form; results come by POST and are audited as a search
     "case_detail": Action.CASE_VIEWED,
     "case_edit": Action.CASE_VIEWED,
@@ -47,6 +49,7 @@ GET_WRITES = {
     "letter_revoke": None,
     "letter_correct": None,
     "letter_download": None,  # a draft has no PDF yet (404); issued ones: tests/test_letters.py
+    "case_export_download": Action.EXPORT_DOWNLOADED,
 }
 OTHER_GETS = {"home": Action.CASE_LISTED}  # the dashboard lists the user's cases
 
@@ -80,7 +83,14 @@ def world(client, coordinator):
     )
     login_verified(client, coordinator)
     assert upload(client, case).status_code == 302
+    from casework.cases import export
+
+    made = export.export_applicant(applicant_id=case.applicant_id, actor=coordinator, encrypt=True)
+    stored = export.keep_for_download(
+        export=made, applicant=case.applicant, case=case, actor=coordinator
+    )
     return {
+        "export_id": stored.pk,
         "letter_id": letter.pk,
         "case_id": case.pk,
         "attempt_id": attempt.pk,

@@ -157,6 +157,7 @@ def _two_of(model_label, caseworker, coordinator):
         if model_label == "cases.case":
             if n == 0:
                 case.priority_override_reason, case.narrative, case.safety_plan = "r0", "n0", "s0"
+                case.retention_hold_note = "h0"
                 case.save()
                 return case
             return Case.objects.create(
@@ -165,6 +166,7 @@ def _two_of(model_label, caseworker, coordinator):
                 priority_override_reason="r1",
                 narrative="n1",
                 safety_plan="s1",
+                retention_hold_note="h1",
             )
         if model_label == "cases.note":
             return Note.objects.create(**common, case=case, author=caseworker, text=f"note {n}")

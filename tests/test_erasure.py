@@ -372,6 +372,7 @@ def kwargs_for(pattern, world):
         "attempt_id": world.attempt.pk,
         "consent_id": Consent.objects.filter(applicant_id=world.applicant_id).first().pk,
         "deadline_id": uuid.uuid4(),  # deleted with the erasure; the page is the same
+        "export_id": uuid.uuid4(),  # likewise
     }
     return {name: ids[name] for name in pattern.pattern.converters}
 
@@ -450,6 +451,7 @@ def test_the_audit_keeps_every_entry_and_one_erasure_entry_names_the_actor(
     assert entry.case_id == world.case.pk and entry.organisation_id == coordinator.organisation_id
     assert entry.details == {
         "key_destroyed": True,
+        "cause": "request",
         "cases": [str(world.case.pk)],
         "records_cleared": entry.details["records_cleared"],
         "files_deleted": 3,

@@ -38,6 +38,7 @@ SAMPLE_KWARGS = {
     "route_id": uuid.uuid4(),
     "mission_id": uuid.uuid4(),
     "letter_id": uuid.uuid4(),
+    "export_id": uuid.uuid4(),
     "code": "-".join(["academic"] * 13),
     "case_id": uuid.uuid4(),
 }

@@ -32,6 +32,8 @@ NO_TYPED_TEXT = {
     "letter_issue",
     "letter_correct",
     "letter_download",
+    "case_export",  # a choice and a tick box
+    "case_export_download",
 }
 ROUTES = [pattern.name for pattern in case_urls.urlpatterns]
 

@@ -50,7 +50,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-EVERYTHING = {"msgfmt", "pdftotext", "qpdf", "chromium"}
+EVERYTHING = {"msgfmt", "pdftotext", "qpdf", "7z", "chromium"}
 
 
 def test_nothing_missing_means_nothing_said_and_nothing_installed(tmp_path):
@@ -64,12 +64,12 @@ def test_without_root_it_prints_the_one_install_line_and_stops(tmp_path):
     env = stand_ins(tmp_path / "bin", uid=1000, have={"msgfmt", "qpdf"})
     done = run(env, "test")
     assert done.returncode == 1
-    assert "  sudo apt-get install poppler-utils chromium" in done.stdout.splitlines()
+    assert "  sudo apt-get install poppler-utils p7zip-full chromium" in done.stdout.splitlines()
     assert not (tmp_path / "bin" / "apt-get.log").exists()
 
 
 def test_as_root_it_installs_what_is_missing(tmp_path):
-    env = stand_ins(tmp_path / "bin", uid=0, have={"msgfmt", "pdftotext", "qpdf"})
+    env = stand_ins(tmp_path / "bin", uid=0, have={"msgfmt", "pdftotext", "qpdf", "7z"})
     done = run(env, "test")
     assert done.returncode == 0, done.stdout
     calls = (tmp_path / "bin" / "apt-get.log").read_text().splitlines()
@@ -78,7 +78,7 @@ def test_as_root_it_installs_what_is_missing(tmp_path):
     assert "install" in calls[1].split()
 
 
-@pytest.mark.parametrize("missing", ["pdftotext", "chromium"])
+@pytest.mark.parametrize("missing", ["pdftotext", "7z", "chromium"])
 def test_make_run_does_not_ask_for_what_only_the_tests_need(tmp_path, missing):
     env = stand_ins(tmp_path / "bin", uid=1000, have=EVERYTHING - {missing})
     assert run(env).returncode == 0

@@ -57,6 +57,16 @@ class Organisation(models.Model):
         _("signatory's name, per language"), default=dict, blank=True
     )
 
+    # Retention (DOMAIN.md 4.4, R61), set by the org admin and justified in the DPIA.
+    # ``manage.py apply_retention`` (daily) deletes a person's details this many months after
+    # their last case closed, then the pseudonymised skeleton this many years after that.
+    retention_details_months = models.PositiveSmallIntegerField(
+        _("months a closed case's details are kept"), default=12
+    )
+    retention_skeleton_years = models.PositiveSmallIntegerField(
+        _("years a closed case's skeleton is kept"), default=5
+    )
+
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")

@@ -91,6 +91,15 @@ class Action(models.TextChoices):
     # A positive duplicate check at intake: who, by which kind of identifier, never the value.
     POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate found at intake")
     DUPLICATE_REVIEWED = "duplicate_reviewed", _("possible duplicate reviewed")
+    # -- subject-access export (issue 14, part 4) --
+    # The export itself is EXPORT, with whether it was encrypted; each download is one more.
+    EXPORT_DOWNLOADED = "export_downloaded", _("export downloaded")
+    # -- retention (issue 14, part 2) --
+    # A coordinator keeps a closed case's details past the schedule: until when, and why
+    # (a code from a fixed list). Shredding itself is an ERASURE entry with the cause.
+    RETENTION_HELD = "retention_held", _("closed case's details kept longer")
+    SKELETON_DELETED = "skeleton_deleted", _("closed case's skeleton deleted")
+    RETENTION_CHANGED = "retention_changed", _("retention schedule changed")
     # -- compromised account (issue 14, part 7) --
     # One entry for the whole playbook: the reason as a code from a fixed list, and counts.
     ACCOUNT_COMPROMISED = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template.defaultfilters import filesizeformat
@@ -32,7 +33,15 @@ from casework.audit.lookups import as_uuid
 from casework.audit.models import Action, AuditEvent
 from casework.cases.forms import SearchForm
 from casework.cases.labels import DUPLICATE_IDENTIFIERS
-from casework.cases.models import LETTER_LANGUAGES, Consent, Document, DocumentType, Priority
+from casework.cases.models import (
+    LETTER_LANGUAGES,
+    Consent,
+    Document,
+    DocumentType,
+    ErasureCause,
+    HoldReason,
+    Priority,
+)
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
 from casework.lib.vocabulary import masked_field_label
@@ -249,6 +258,10 @@ def damage_label(damage: str) -> str:
     return str(DAMAGE.get(damage, damage))
 
 
+EXPORT_VIA = [
+    ("page", gettext_lazy("the case page")),
+    ("command", gettext_lazy("the command line")),
+]
 BY = {"create_organisation": gettext_lazy("an operator, on the command line")}
 
 
@@ -373,6 +386,19 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # A route or mission changed by a reference data editor: what of this organisation uses it.
     "open_attempts": (gettext_lazy("Open route attempts using it"), _as_is),
     "draft_letters": (gettext_lazy("Draft letters using it"), _as_is),
+    # -- subject-access export (issue 14, part 4) --
+    "encrypted": (gettext_lazy("Encrypted"), _yes_no),
+    "documents": (gettext_lazy("Documents"), _as_is),
+    "letters": (gettext_lazy("Letters"), _as_is),
+    "entries": (gettext_lazy("Audit entries"), _as_is),
+    "via": (gettext_lazy("Made on"), _choice(EXPORT_VIA)),
+    "summary_language": (gettext_lazy("Language of the summary"), _choice(settings.LANGUAGES)),
+    # -- retention (issue 14, part 2) --
+    "until": (gettext_lazy("Kept until"), _as_is),
+    "hold_reason": (gettext_lazy("Reason given"), _choice(HoldReason.choices)),
+    "letters_deleted": (gettext_lazy("Letters removed from the registry"), _as_is),
+    "details_months": (gettext_lazy("Months details are kept after closure"), _as_is),
+    "skeleton_years": (gettext_lazy("Years the skeleton is kept after closure"), _as_is),
     # -- compromised account (issue 14, part 7) --
     # The reason is a code from a fixed list; nothing the admin typed is kept.
     "reason_category": (gettext_lazy("Reason given"), _choice(CompromiseReason.choices)),
@@ -388,6 +414,7 @@ DETAILS: dict[str, tuple[Any, Format]] = {
             known.code(case_id) or short_id(case_id) for case_id in _as_list(value)
         ),
     ),
+    "cause": (gettext_lazy("Why"), _choice(ErasureCause.choices)),
     "records_cleared": (gettext_lazy("Records cleared"), _as_is),
     "files_deleted": (gettext_lazy("Stored files deleted"), _as_is),
     "letters_revoked": (gettext_lazy("Letters revoked"), _as_is),

@@ -21,6 +21,11 @@ from casework.lib.fields import (
 )
 
 
+class ErasureCause(models.TextChoices):
+    REQUEST = "request", _("erased on request")
+    RETENTION = "retention", _("deleted under the retention schedule")
+
+
 class Applicant(EncryptedModel):
     """A person seeking safe passage, and the owner of one data key."""
 
@@ -56,6 +61,8 @@ class Applicant(EncryptedModel):
     languages = models.JSONField(_("languages spoken"), default=list, blank=True)  # codes
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Why the details went: a request (Art. 17, R62) or the retention schedule (R61).
+    erasure_cause = models.CharField(max_length=10, blank=True)
 
     NAME_FIELDS = ["legal_name_cyrillic", "legal_name_latin"]
     PASSPORT_FIELDS = ["internal_passport_no", "international_passport_no"]
@@ -230,6 +237,17 @@ class Priority(models.TextChoices):
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "normal": 2, "info": 3}
 
 
+class HoldReason(models.TextChoices):
+    """Why a coordinator keeps a closed case's details longer: a fixed list, so that the
+    audit entry can say why without holding anything the coordinator typed."""
+
+    PROCEDURE = "procedure", _("an asylum or residence procedure is still running")
+    APPEAL = "appeal", _("an appeal or a court case is pending")
+    SAFETY = "safety", _("a documented safety reason")
+    APPLICANT = "applicant", _("the applicant asked us to keep them for now")
+    LEGAL = "legal", _("a legal obligation to keep them")
+
+
 class Case(EncryptedModel):
     """One person's path to safety. Lists show its pseudonymous code, never a name.
 
@@ -269,6 +287,11 @@ class Case(EncryptedModel):
     # (cases.services.case_touch), so the lists can sort by it.
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, db_index=True)
     version = models.PositiveIntegerField(default=1)  # optimistic locking of edits
+    # A coordinator kept the details past the retention schedule (R61): until this date, for
+    # a reason from a fixed list (audited) and an explanation (encrypted, like the story).
+    retention_hold_until = models.DateField(_("details kept until"), null=True, blank=True)
+    retention_hold_reason = models.CharField(_("reason"), max_length=20, blank=True)
+    retention_hold_note = EncryptedTextField(_("explanation"))
 
     class Meta:
         ordering = ["-opened_at"]
@@ -530,3 +553,23 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.due_on}"
+
+
+class ExportFile(models.Model):
+    """A subject-access export waiting to be downloaded by whoever made it: stored encrypted
+    under the person's data key like their documents, for an hour (cases.export)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    encrypted = models.BooleanField()
+    filename = models.CharField(max_length=60)
+    storage_name = models.CharField(max_length=100, editable=False)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"ExportFile({self.pk})"

@@ -31,6 +31,8 @@ from casework.cases.models import (
     Consent,
     Deadline,
     Document,
+    ErasureCause,
+    ExportFile,
     Mission,
     Note,
     Priority,
@@ -63,7 +65,13 @@ class Erasure:
 
 
 @transaction.atomic
-def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None, request: Any = None) -> Erasure:
+def applicant_erase(
+    *,
+    applicant_id: uuid.UUID,
+    actor: Any = None,
+    request: Any = None,
+    cause: ErasureCause = ErasureCause.REQUEST,
+) -> Erasure:
     """Erase one person (R36, R62), in one transaction with its audit entry.
 
     Destroys their data key and sets to NULL every ciphertext column encrypted under it
@@ -75,7 +83,10 @@ def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None, request: Any 
 
     Running it again on an erased person sweeps once more (files a failed deletion left,
     records an older version of this function did not clear) and says it was not the first
-    time. The interface and ``manage.py erase_applicant`` both call this.
+    time. The interface and ``manage.py erase_applicant`` both call this, and
+    ``manage.py apply_retention`` with the cause ``RETENTION`` (R61): the same, except that
+    the letters keep their status on the public page (the registry outlives the details,
+    DOMAIN.md 4.4; an authority checking an old letter is not told it was withdrawn).
     """
     applicant = Applicant.objects.select_for_update().filter(pk=applicant_id).first()
     if applicant is None:
@@ -90,8 +101,11 @@ def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None, request: Any 
     files = _stored_files(applicant.pk)
     records = _clear_ciphertexts(applicant.pk)
     _clear_plaintext(applicant.pk, case_ids, erased_at)
+    ExportFile.objects.filter(applicant_id=applicant.pk).delete()  # its file goes below
+    if applicant.erased_at is None:
+        Applicant.objects.filter(pk=applicant.pk).update(erasure_cause=cause)
     grants = _remove_grants(case_ids)
-    revoked = _revoke_letters(applicant.pk, actor, erased_at)
+    revoked = _revoke_letters(applicant.pk, actor, erased_at, revoke=cause == ErasureCause.REQUEST)
     record(
         Action.ERASURE,
         actor=actor,
@@ -100,6 +114,7 @@ def applicant_erase(*, applicant_id: uuid.UUID, actor: Any = None, request: Any 
         case_id=case_ids[0] if case_ids else None,
         request=request,
         key_destroyed=key_destroyed,
+        cause=str(cause),
         cases=[str(pk) for pk in case_ids],
         records_cleared=records,
         files_deleted=len(files),
@@ -200,16 +215,21 @@ def _remove_grants(case_ids: list[uuid.UUID]) -> int:
     return removed
 
 
-def _revoke_letters(applicant_id: uuid.UUID, actor: Any, at: datetime.datetime) -> int:
+def _revoke_letters(
+    applicant_id: uuid.UUID, actor: Any, at: datetime.datetime, *, revoke: bool
+) -> int:
     """Every letter not revoked yet is revoked, without a reason: the public verification
     page says "revoked" (issued and superseded ones), and a draft leaves the coordinators'
-    queue for good. The passport digest, a keyed fingerprint of the person's number, goes."""
+    queue for good. With ``revoke`` false (retention), only the drafts go that way and issued
+    letters keep their status. Either way the passport digest, a keyed fingerprint of the
+    person's number, goes."""
     from casework.letters.models import Letter  # letters build on cases, not the reverse
 
     letters = Letter.objects.filter(applicant_id=applicant_id)
-    revoked = letters.exclude(status=Letter.Status.REVOKED).update(
-        status=Letter.Status.REVOKED, revoked_at=at, revoked_by=actor
-    )
+    pending = letters.exclude(status=Letter.Status.REVOKED)
+    if not revoke:
+        pending = pending.filter(status=Letter.Status.DRAFT)
+    revoked = pending.update(status=Letter.Status.REVOKED, revoked_at=at, revoked_by=actor)
     letters.update(passport_digest="")
     return revoked
 
@@ -221,7 +241,9 @@ def _stored_files(applicant_id: uuid.UUID) -> list[str]:
 
     names = Document.objects.filter(applicant_id=applicant_id).values_list("storage_name")
     pdfs = Letter.objects.filter(applicant_id=applicant_id).values_list("pdf_storage_name")
-    return sorted(name for (name,) in [*names, *pdfs] if name and default_storage.exists(name))
+    exports = ExportFile.objects.filter(applicant_id=applicant_id).values_list("storage_name")
+    found = [*names, *pdfs, *exports]
+    return sorted(name for (name,) in found if name and default_storage.exists(name))
 
 
 def _delete_files(names: list[str]) -> None:

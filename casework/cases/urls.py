@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework.cases import erasure_views, list_views, views
+from casework.cases import erasure_views, export_views, list_views, retention_views, views
 from casework.letters import views as letters
 
 urlpatterns = [
@@ -52,6 +52,13 @@ urlpatterns = [
         name="case_duplicate_reviewed",
     ),
     path("<uuid:case_id>/erase/", erasure_views.case_erase, name="case_erase"),
+    path("<uuid:case_id>/export/", export_views.case_export, name="case_export"),
+    path(
+        "<uuid:case_id>/export/<uuid:export_id>/",
+        export_views.case_export_download,
+        name="case_export_download",
+    ),
+    path("<uuid:case_id>/retention/", retention_views.case_retention, name="case_retention"),
     path("<uuid:case_id>/letters/", letters.letter_request, name="letter_request"),
     path("<uuid:case_id>/letters/<uuid:letter_id>/", letters.letter_detail, name="letter_detail"),
     path(

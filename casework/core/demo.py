@@ -36,6 +36,7 @@ from casework.cases.models import (
     Route,
     VisaApplication,
 )
+from casework.cases.retention import months_after
 from casework.cases.services import (
     CODE_ALPHABET,
     attempt_update,
@@ -1102,8 +1103,22 @@ def seed_cases() -> CaseSeedResult:
                 closure=closure,
                 reopen=closure is not None and rng.random() < 0.3,
             )
+        _closed_long_ago(rainbow.organisation)
         return CaseSeedResult(
             len(samples) + GENERATED_CASES, _lines(samples), _letter_lines(samples)
+        )
+
+
+def _closed_long_ago(organisation: Any) -> None:
+    """Two of the generated closed cases closed almost a year ago, so that the dashboard's
+    retention notice has something to show (their details go in 9 and 20 days)."""
+    closed = Case.objects.filter(organisation=organisation, closed_at__isnull=False)
+    people = list(closed.order_by("code").values_list("applicant_id", flat=True)[:2])
+    now = timezone.now()
+    for applicant_id, days_left in zip(people, (9, 20), strict=False):
+        closed_at = months_after(now, -organisation.retention_details_months)
+        Case.objects.filter(applicant_id=applicant_id).update(
+            closed_at=closed_at + datetime.timedelta(days=days_left)
         )
 
 

@@ -23,6 +23,7 @@ from casework.accounts.roles import Role
 from casework.accounts.views import dashboard_context, login_notice
 from casework.audit.models import Action
 from casework.audit.services import record
+from casework.cases import retention
 from casework.cases.access import visible_cases
 from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
 from casework.cases.models import Case, Deadline
@@ -41,6 +42,16 @@ def home(request: HttpRequest) -> HttpResponse:
     roles = set(user.roles)  # one query for the page's role checks
     if Role.CASEWORKER in roles or Role.COORDINATOR in roles:
         context |= _dashboard(request, user, coordinator=Role.COORDINATOR in roles)
+    # R61: thirty days' notice of deletions under the retention schedule. Coordinators see
+    # their cases and may keep one longer; org admins see every case of the organisation
+    # (codes and dates, which they see elsewhere too) and ask a coordinator.
+    if Role.COORDINATOR in roles:
+        context["retention"] = retention.upcoming(
+            user.organisation, timezone.now(), cases=visible_cases(user)
+        )
+        context["retention_may_hold"] = True
+    elif Role.ORG_ADMIN in roles:
+        context["retention"] = retention.upcoming(user.organisation, timezone.now())
     return render(request, "core/home.html", context)
 
 
