@@ -60,6 +60,19 @@ if PROD and not CASEWORK_KEYS_FROM_ENV:
 else:
     CASEWORK_KEYS_FILE = Path(env_str("CASEWORK_KEYS_FILE", str(DATA_DIR / "keys.json")))
 
+# Backups are encrypted as a whole to this age recipient (an X25519 public key, "age1...";
+# R59). Its identity, the private half, is kept offline with the key file's escrow and given
+# to `restore --identity`. Production refuses to write a backup without it.
+CASEWORK_BACKUP_RECIPIENT = env_str("CASEWORK_BACKUP_RECIPIENT", "")
+
+# Erasure journal: one line per erased person (time, applicant id, cause), appended once the
+# erasure is committed; `restore` replays it, so that restoring a backup never brings back a
+# person erased since. Keep it off this host, beside the exported audit checkpoints
+# (docs/operations.md): a journal lost with the database protects nothing.
+CASEWORK_ERASURE_JOURNAL = Path(
+    env_str("CASEWORK_ERASURE_JOURNAL", str(DATA_DIR / "erasures.txt"))
+).expanduser()
+
 # Expected number of applicants: sets the blind-index width so that each search returns
 # a few false candidates (CipherSweet's bound 2 <= R/2^L < sqrt(R)), filtered by decryption.
 CASEWORK_BLIND_INDEX_ROWS = env_int("CASEWORK_BLIND_INDEX_ROWS", 10_000, minimum=16)

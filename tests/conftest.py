@@ -48,6 +48,7 @@ def _isolated_keys_and_files(settings, tmp_path):
     cannot leak."""
     settings.CASEWORK_KEYS_FILE = tmp_path / "keys" / "keys.json"
     settings.CASEWORK_SEAL_DIR = tmp_path / "seals"
+    settings.CASEWORK_ERASURE_JOURNAL = tmp_path / "erasures.txt"
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

@@ -97,6 +97,7 @@ def test_the_ladder_for_every_case_route(
         "case_erase",
         "case_retention",
         "case_export",
+        "case_subject_request",
     )
     insiders = (carol,) if name in coordinators_only else (caseworker, carol)
     for insider in insiders:

@@ -23,6 +23,7 @@ GET_WRITES = {
     "case_erase": None,  # the confirmation page shows the code only; erasing is audited
     "case_retention": None,  # the hold form: dates and the reason's code; holding is audited
     "case_export": None,  # the form; the export itself is audited as such
+    "case_subject_request": None,  # the form; recording is audited
     "case_search": None,  # the form; results come by POST and are audited as a search
     "case_detail": Action.CASE_VIEWED,
     "case_edit": Action.CASE_VIEWED,

@@ -234,7 +234,9 @@ def test_the_dashboard_costs_the_same_queries_for_3_and_40_cases(
     add(3)
     few = {}
     for user, their_client in clients.items():
-        with django_assert_max_num_queries(30) as counted:
+        # A ceiling, not the goal (issue 15 lowers it): the retention notice and the
+        # requests of people added three.
+        with django_assert_max_num_queries(32) as counted:
             dashboard(their_client)
         few[user] = len(counted.captured_queries)
     add(37)

@@ -144,7 +144,8 @@ def test_the_web_service_is_confined_and_listens_on_loopback_only():
     for key, value in {
         "NoNewPrivileges": "yes",
         "ProtectSystem": "strict",
-        "ReadWritePaths": "/var/lib/casework",
+        # The data directory, and the erasure journal off the host (optional: "-").
+        "ReadWritePaths": "/var/lib/casework -/mnt/offhost/casework-erasures",
         "PrivateTmp": "yes",
         "ProtectHome": "yes",
         "CapabilityBoundingSet": "",

@@ -34,6 +34,7 @@ NO_TYPED_TEXT = {
     "letter_download",
     "case_export",  # a choice and a tick box
     "case_export_download",
+    "case_subject_request",  # a choice and a date
 }
 ROUTES = [pattern.name for pattern in case_urls.urlpatterns]
 

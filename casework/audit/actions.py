@@ -91,9 +91,15 @@ class Action(models.TextChoices):
     # A positive duplicate check at intake: who, by which kind of identifier, never the value.
     POSSIBLE_DUPLICATE = "possible_duplicate", _("possible duplicate found at intake")
     DUPLICATE_REVIEWED = "duplicate_reviewed", _("possible duplicate reviewed")
+    # -- backup and restore (issue 14, part 1) --
+    # A restore that was kept: from which backup, how, and how many erasures it replayed.
+    BACKUP_RESTORED = "backup_restored", _("backup restored")
     # -- subject-access export (issue 14, part 4) --
     # The export itself is EXPORT, with whether it was encrypted; each download is one more.
     EXPORT_DOWNLOADED = "export_downloaded", _("export downloaded")
+    # -- requests of the person (R62) --
+    # Kind and due date only; the export or erasure that answers it says so in its own entry.
+    SUBJECT_REQUEST_RECORDED = "subject_request_recorded", _("request of the person recorded")
     # -- retention (issue 14, part 2) --
     # A coordinator keeps a closed case's details past the schedule: until when, and why
     # (a code from a fixed list). Shredding itself is an ERASURE entry with the cause.

@@ -41,6 +41,7 @@ from casework.cases.models import (
     ErasureCause,
     HoldReason,
     Priority,
+    SubjectRequest,
 )
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
@@ -258,6 +259,10 @@ def damage_label(damage: str) -> str:
     return str(DAMAGE.get(damage, damage))
 
 
+RESTORE_METHODS = [
+    ("native", gettext_lazy("the database's own dump")),
+    ("logical", gettext_lazy("the portable dump")),
+]
 EXPORT_VIA = [
     ("page", gettext_lazy("the case page")),
     ("command", gettext_lazy("the command line")),
@@ -386,6 +391,14 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     # A route or mission changed by a reference data editor: what of this organisation uses it.
     "open_attempts": (gettext_lazy("Open route attempts using it"), _as_is),
     "draft_letters": (gettext_lazy("Draft letters using it"), _as_is),
+    # -- backup and restore (issue 14, part 1) --
+    "archive_created": (gettext_lazy("Backup made"), _as_is),
+    "vendor": (gettext_lazy("Database of the backup"), _as_is),
+    "dump": (gettext_lazy("Restored from"), _choice(RESTORE_METHODS)),
+    "erasures_replayed": (gettext_lazy("Erasures made again from the journal"), _as_is),
+    "journal": (gettext_lazy("Erasure journal read"), _yes_no),
+    "seconds": (gettext_lazy("Time taken (seconds)"), _as_is),
+    "replayed": (gettext_lazy("Made again after a restore"), _yes_no),
     # -- subject-access export (issue 14, part 4) --
     "encrypted": (gettext_lazy("Encrypted"), _yes_no),
     "documents": (gettext_lazy("Documents"), _as_is),
@@ -393,6 +406,10 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "entries": (gettext_lazy("Audit entries"), _as_is),
     "via": (gettext_lazy("Made on"), _choice(EXPORT_VIA)),
     "summary_language": (gettext_lazy("Language of the summary"), _choice(settings.LANGUAGES)),
+    # -- requests of the person (R62) --
+    "request_kind": (gettext_lazy("Request"), _choice(SubjectRequest.Kind.choices)),
+    "due_on": (gettext_lazy("Answer due by"), _as_is),
+    "requests_answered": (gettext_lazy("Requests of the person answered"), _as_is),
     # -- retention (issue 14, part 2) --
     "until": (gettext_lazy("Kept until"), _as_is),
     "hold_reason": (gettext_lazy("Reason given"), _choice(HoldReason.choices)),

@@ -44,6 +44,7 @@ from shamir_mnemonic.wordlist import WORDLIST
 from casework.audit.labels import action_label
 from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
+from casework.cases import subject_requests
 from casework.cases.labels import language_name, status_label
 from casework.cases.models import (
     Applicant,
@@ -55,6 +56,7 @@ from casework.cases.models import (
     ExportFile,
     HoldReason,
     Note,
+    SubjectRequest,
     VisaApplication,
 )
 from casework.cases.workflow import ClosureReason
@@ -395,6 +397,11 @@ def export_applicant(
         if applicant is None:
             raise ExportRefused("missing")
         export = build(applicant=applicant, encrypt=encrypt)
+        answered = subject_requests.complete(
+            applicant_id=applicant.pk,
+            outcome=SubjectRequest.Outcome.EXPORTED,
+            kinds=[SubjectRequest.Kind.ACCESS],
+        )
         first_case = Case.objects.filter(applicant=applicant).order_by("opened_at").first()
         record(
             Action.EXPORT,
@@ -409,6 +416,7 @@ def export_applicant(
             entries=export.entries,
             summary_language=export.language,
             via=via,
+            requests_answered=answered,
         )
     return export
 

@@ -573,3 +573,37 @@ class ExportFile(models.Model):
 
     def __str__(self) -> str:
         return f"ExportFile({self.pk})"
+
+
+class SubjectRequest(models.Model):
+    """A request of the person under the GDPR (Art. 15 access, Art. 17 erasure), to be
+    answered within one month of its receipt (Art. 12(3)). Dates and kinds only: nothing in
+    it needs encrypting, and it outlives the erasure it asked for, as its proof (R62)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("a copy of their data (Article 15)")
+        ERASURE = "erasure", _("erasure of their data (Article 17)")
+
+    class Outcome(models.TextChoices):
+        EXPORTED = "exported", _("answered with an export")
+        ERASED = "erased", _("answered by the erasure")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="subject_requests")
+    kind = models.CharField(_("request"), max_length=10, choices=Kind.choices)
+    received_on = models.DateField(_("received on"))
+    due_on = models.DateField(_("answer due by"))
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    outcome = models.CharField(_("answer"), max_length=10, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "recorded_at"]
+        verbose_name = _("request of the person")
+        verbose_name_plural = _("requests of the person")
+
+    def __str__(self) -> str:
+        return f"SubjectRequest({self.kind}, {self.due_on})"

@@ -22,6 +22,7 @@ from casework.accounts.roles import Role
 from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
+from casework.cases import journal, subject_requests
 from casework.cases.models import (
     Applicant,
     Case,
@@ -37,6 +38,7 @@ from casework.cases.models import (
     Note,
     Priority,
     Route,
+    SubjectRequest,
     VisaApplication,
 )
 from casework.cases.workflow import VERIFIED_STEP, CaseFacts, Status, check_transition
@@ -71,6 +73,7 @@ def applicant_erase(
     actor: Any = None,
     request: Any = None,
     cause: ErasureCause = ErasureCause.REQUEST,
+    replayed: bool = False,
 ) -> Erasure:
     """Erase one person (R36, R62), in one transaction with its audit entry.
 
@@ -84,7 +87,8 @@ def applicant_erase(
     Running it again on an erased person sweeps once more (files a failed deletion left,
     records an older version of this function did not clear) and says it was not the first
     time. The interface and ``manage.py erase_applicant`` both call this, and
-    ``manage.py apply_retention`` with the cause ``RETENTION`` (R61): the same, except that
+    ``restore`` with ``replayed`` for each person the erasure journal names (cases.journal),
+    and ``manage.py apply_retention`` with the cause ``RETENTION`` (R61): the same, except that
     the letters keep their status on the public page (the registry outlives the details,
     DOMAIN.md 4.4; an authority checking an old letter is not told it was withdrawn).
     """
@@ -106,6 +110,10 @@ def applicant_erase(
         Applicant.objects.filter(pk=applicant.pk).update(erasure_cause=cause)
     grants = _remove_grants(case_ids)
     revoked = _revoke_letters(applicant.pk, actor, erased_at, revoke=cause == ErasureCause.REQUEST)
+    replay: dict[str, Any] = {"replayed": True} if replayed else {}
+    answered = subject_requests.complete(
+        applicant_id=applicant.pk, outcome=SubjectRequest.Outcome.ERASED
+    )
     record(
         Action.ERASURE,
         actor=actor,
@@ -120,11 +128,16 @@ def applicant_erase(
         files_deleted=len(files),
         letters_revoked=revoked,
         grants_removed=grants,
+        requests_answered=answered,
+        **replay,
     )
     # Files cannot be rolled back: they go once the erasure is committed. Should deleting
     # one fail, it stays encrypted under a key that no longer exists, and its name stays in
     # its row so that erasing again deletes it.
     transaction.on_commit(lambda: _delete_files(files))
+    if applicant.erased_at is None and not replayed:
+        # Outside the database, so that a restored backup cannot forget it (cases.journal).
+        transaction.on_commit(lambda: journal.append(applicant.pk, str(cause), erased_at))
     return Erasure(
         first_time=applicant.erased_at is None,
         erased_at=erased_at,

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from casework.cases import erasure_views, export_views, list_views, retention_views, views
+from casework.cases import (
+    erasure_views,
+    export_views,
+    list_views,
+    retention_views,
+    subject_request_views,
+    views,
+)
 from casework.letters import views as letters
 
 urlpatterns = [
@@ -53,6 +60,11 @@ urlpatterns = [
     ),
     path("<uuid:case_id>/erase/", erasure_views.case_erase, name="case_erase"),
     path("<uuid:case_id>/export/", export_views.case_export, name="case_export"),
+    path(
+        "<uuid:case_id>/requests/new/",
+        subject_request_views.case_subject_request,
+        name="case_subject_request",
+    ),
     path(
         "<uuid:case_id>/export/<uuid:export_id>/",
         export_views.case_export_download,

@@ -228,6 +228,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         **_consent_status(case),
         "documents": case.documents.all(),
         "history": case.history.select_related("by"),
+        "subject_requests": case.subject_requests.all() if manage else [],
         "transition": transition,
         "assign": extra.pop("assign", None) or (_assign_form(case, assignees) if manage else None),
         "may_manage": manage,

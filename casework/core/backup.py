@@ -43,8 +43,10 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
+from time import monotonic
 from typing import IO, Any, Protocol
 
+import pyrage
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.apps import apps
@@ -64,10 +66,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
-from casework.audit.models import AuditEvent, ChainHead
+from casework.audit.models import Action, AuditEvent, ChainHead
+from casework.audit.services import record
 from casework.audit.signing import check_signer as check_audit_signer
 from casework.audit.signing import public_key, signing_key
 from casework.audit.verification import verify_and_record
+from casework.cases import journal
 from casework.cases.models import Document
 from casework.letters.models import Letter
 from casework.lib import datakeys
@@ -155,9 +159,10 @@ class BackupResult:
     files: int
     size: int
     entries: int
+    encrypted: bool = False  # sealed as a whole to CASEWORK_BACKUP_RECIPIENT
 
 
-@dataclass(frozen=True)
+@dataclass
 class RestoreResult:
     vendor: str
     method: str  # "native" or "logical"
@@ -165,6 +170,9 @@ class RestoreResult:
     records: int  # encrypted records decrypted (a sample of each model)
     files: int  # stored files restored
     files_decrypted: int  # a sample of each purpose
+    erasures_replayed: int = 0  # people the erasure journal named, erased again
+    journal: Path | None = None  # the journal read; None: there was none
+    seconds: float = 0.0  # from start to the restore kept and the erasures replayed (R59)
 
 
 # --- what a backup may hold ------------------------------------------------------------------
@@ -232,6 +240,7 @@ def create_backup(out: Path, *, meter: MeterFactory | None = None) -> BackupResu
         check_audit_signer(key)
     except CryptoError as problem:
         raise BackupError(f"cannot sign the backup: {problem}") from None
+    recipient = _recipient()
     created = datetime.now(UTC).replace(microsecond=0)
     with _staging(".backup-") as staging:
         snapshot = _snapshot(staging)
@@ -242,8 +251,116 @@ def create_backup(out: Path, *, meter: MeterFactory | None = None) -> BackupResu
         for _, path in members:
             refuse_secret(path)
         manifest = _manifest_fields(snapshot, created, len(stored), key)
-        size = _write_archive(out, members, manifest, key, created, meter)
-    return BackupResult(out, snapshot.vendor, len(stored), size, snapshot.entries)
+        if recipient is None:
+            size = _write_archive(out, members, manifest, key, created, meter)
+        else:
+            # The tar first, in the private staging folder of this host's data directory
+            # (what it holds is already on this host), then the whole of it sealed to the
+            # recipient, again via FILE.partial.
+            plain = staging / "archive.tar"
+            _write_archive(plain, members, manifest, key, created, meter)
+            size = _encrypt(plain, out, recipient)
+    return BackupResult(
+        out, snapshot.vendor, len(stored), size, snapshot.entries, recipient is not None
+    )
+
+
+# --- the archive as a whole, encrypted to an age recipient (R59) -----------------------------
+
+AGE_HEADER = b"age-encryption.org/v1\n"
+
+
+def _recipient() -> pyrage.x25519.Recipient | None:
+    """The configured recipient; production refuses to write an unencrypted backup."""
+    text = settings.CASEWORK_BACKUP_RECIPIENT.strip()
+    if not text:
+        if settings.PROD:
+            raise BackupError(
+                "refused: CASEWORK_BACKUP_RECIPIENT is not set; production backups are "
+                "encrypted (docs/operations.md, section 15)"
+            )
+        return None
+    try:
+        return pyrage.x25519.Recipient.from_str(text)
+    except pyrage.RecipientError:
+        raise BackupError(
+            "refused: CASEWORK_BACKUP_RECIPIENT is not an age public key (age1...)"
+        ) from None
+
+
+def _encrypt(plain: Path, out: Path, recipient: pyrage.x25519.Recipient) -> int:
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with plain.open("rb") as source, os.fdopen(fd, "wb") as sink:
+            pyrage.encrypt_io(source, sink, [recipient])
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(partial, out)
+        _fsync_directory(out.parent)
+    except OSError as problem:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"cannot write {out}: {_reason(problem)}; nothing was kept") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return out.stat().st_size
+
+
+def is_encrypted(archive: Path) -> bool:
+    try:
+        with archive.open("rb") as handle:
+            return handle.read(len(AGE_HEADER)) == AGE_HEADER
+    except OSError:
+        return False
+
+
+def read_identity(path: Path) -> pyrage.x25519.Identity:
+    """An age identity file (as age-keygen or backup_identity write it)."""
+    try:
+        lines = path.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise BackupError(f"refused: cannot read the identity file {path}") from None
+    keys = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    try:
+        if len(keys) != 1:
+            raise pyrage.IdentityError("expected one key")
+        return pyrage.x25519.Identity.from_str(keys[0])
+    except pyrage.IdentityError:
+        raise BackupError(f"refused: {path} holds no age identity (AGE-SECRET-KEY-1...)") from None
+
+
+@contextmanager
+def _decrypted(archive: Path, identity: Path | None) -> Iterator[Path]:
+    """The archive's tar: the file itself, or, for an encrypted archive, its decryption in a
+    private staging folder (removed afterwards, whatever happens)."""
+    if not is_encrypted(archive):
+        yield archive
+        return
+    if identity is None:
+        raise BackupError(
+            f"refused: {archive} is encrypted; give the backup identity with --identity"
+        )
+    key = read_identity(identity)
+    with _staging(".decrypt-") as staging:
+        plain = _private_file(staging / "archive.tar")
+        try:
+            with archive.open("rb") as source, plain.open("wb") as sink:
+                pyrage.decrypt_io(source, sink, [key])
+        except pyrage.DecryptError:
+            raise BackupError(
+                f"refused: {archive} cannot be decrypted with {identity} (another "
+                "installation's identity, or a damaged archive)"
+            ) from None
+        except OSError as problem:
+            if "decryption error" in str(problem):  # pyrage: a payload chunk did not verify
+                raise BackupError(
+                    f"refused: {archive} is damaged (a changed byte or a cut-off end): it "
+                    "does not decrypt"
+                ) from None
+            raise BackupError(f"cannot decrypt {archive}: {_reason(problem)}") from None
+        yield plain
 
 
 def _check_destination(out: Path, store: Path) -> None:
@@ -631,27 +748,80 @@ class _Archive:
 
 
 def restore_backup(
-    archive: Path, *, logical: bool = False, meter: MeterFactory | None = None
+    archive: Path,
+    *,
+    logical: bool = False,
+    meter: MeterFactory | None = None,
+    erasures: Path | None = None,
+    identity: Path | None = None,
 ) -> RestoreResult:
-    """Restore ``archive`` into this installation's (empty) database and file store."""
+    """Restore ``archive`` into this installation's (empty) database and file store, then
+    erase again everyone the erasure journal ``erasures`` names (default: the configured
+    one; a missing journal is reported, not refused: a first restore may have none)."""
     meter = meter or _silent
+    started = monotonic()
     _check_keys_configured()
-    try:
-        tar = tarfile.open(archive, "r:")  # noqa: SIM115 - closed below
-    except (OSError, tarfile.TarError):
-        raise BackupError(f"refused: {archive} is not a readable backup archive") from None
-    with tar:
+    journal_path = erasures or journal.path()
+    erased = _read_journal(journal_path)
+    with ExitStack() as stack:
+        tar_path = stack.enter_context(_decrypted(archive, identity))
+        try:
+            tar = tarfile.open(tar_path, "r:")  # noqa: SIM115 - closed below
+        except (OSError, tarfile.TarError):
+            raise BackupError(f"refused: {archive} is not a readable backup archive") from None
+        stack.enter_context(tar)
         checked = _checked_archive(tar, meter)
         _check_migrations(checked.manifest)
         store = _file_store()
         new_sqlite_file = _new_sqlite_file()
         try:
             _refuse_unless_empty(store)
-            return _restore(checked, store, logical=logical, meter=meter)
+            result = _restore(checked, store, logical=logical, meter=meter)
         except BaseException:
             if new_sqlite_file is not None:
                 _remove_sqlite_file(new_sqlite_file)
             raise
+    result.erasures_replayed = _replay(erased) if erased is not None else 0
+    result.journal = None if erased is None else journal_path
+    result.seconds = round(monotonic() - started, 3)
+    record(
+        Action.BACKUP_RESTORED,
+        archive_created=str(checked.manifest.get("created", "")),
+        vendor=result.vendor,
+        dump=result.method,
+        entries=result.entries,
+        erasures_replayed=result.erasures_replayed,
+        journal=erased is not None,
+        seconds=result.seconds,
+    )
+    return result
+
+
+def _read_journal(path: Path) -> list[journal.Entry] | None:
+    """The journal's entries, None when there is none; a damaged one is refused before
+    anything is restored (a restore without it would bring erased people back)."""
+    if not path.exists():
+        return None
+    try:
+        return journal.read(path)
+    except (OSError, journal.JournalError) as problem:
+        raise BackupError(f"refused: the erasure journal cannot be read: {problem}") from None
+
+
+def _replay(entries: list[journal.Entry]) -> int:
+    """Erase again whoever the journal names and the backup still holds."""
+    from casework.cases.models import Applicant, ErasureCause
+    from casework.cases.services import applicant_erase
+
+    due = {entry.applicant_id: entry.cause for entry in entries}
+    present = Applicant.objects.filter(pk__in=due, erased_at__isnull=True)
+    replayed = 0
+    for applicant_id in present.values_list("pk", flat=True):
+        applicant_erase(
+            applicant_id=applicant_id, cause=ErasureCause(due[applicant_id]), replayed=True
+        )
+        replayed += 1
+    return replayed
 
 
 def _check_keys_configured() -> None:

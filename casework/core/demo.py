@@ -34,6 +34,7 @@ from casework.cases.models import (
     Mission,
     Priority,
     Route,
+    SubjectRequest,
     VisaApplication,
 )
 from casework.cases.retention import months_after
@@ -49,6 +50,7 @@ from casework.cases.services import (
     document_verify,
     route_attempt_add,
 )
+from casework.cases.subject_requests import request_record
 from casework.cases.uploads import sniff
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
 from casework.keystore.models import DataKey
@@ -1104,6 +1106,13 @@ def seed_cases() -> CaseSeedResult:
                 reopen=closure is not None and rng.random() < 0.3,
             )
         _closed_long_ago(rainbow.organisation)
+        # A request for a copy of their data, received 25 days ago: due in a few days.
+        request_record(
+            actor=rainbow.coordinator,
+            case=samples[0],
+            kind=SubjectRequest.Kind.ACCESS,
+            received_on=timezone.localdate() - datetime.timedelta(days=25),
+        )
         return CaseSeedResult(
             len(samples) + GENERATED_CASES, _lines(samples), _letter_lines(samples)
         )

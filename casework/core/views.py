@@ -23,7 +23,7 @@ from casework.accounts.roles import Role
 from casework.accounts.views import dashboard_context, login_notice
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.cases import retention
+from casework.cases import retention, subject_requests
 from casework.cases.access import visible_cases
 from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
 from casework.cases.models import Case, Deadline
@@ -81,6 +81,12 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     }
     if coordinator:
         context["queues"] = _queues(visible, cases, today)
+        waiting = subject_requests.open_requests(visible)
+        first = list(waiting[:QUEUE_ROWS])
+        context["subject_requests"] = first
+        context["subject_requests_count"] = (
+            len(first) if len(first) < QUEUE_ROWS else waiting.count()
+        )
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
     return context
 

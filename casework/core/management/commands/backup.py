@@ -31,8 +31,14 @@ class Command(BaseCommand):
             raise CommandError(f"backup failed: {_one_line(problem)}") from None
         self.stdout.write(
             f"Backup written to {result.path}: {result.vendor} database, {result.entries} audit "
-            f"entries, {result.files} stored files, {result.size} bytes, signed."
+            f"entries, {result.files} stored files, {result.size} bytes, signed"
+            + (", encrypted to the backup recipient." if result.encrypted else ".")
         )
+        if not result.encrypted:
+            self.stderr.write(
+                "The archive is not encrypted as a whole (no CASEWORK_BACKUP_RECIPIENT): user "
+                "names, case codes and the audit log in it are readable to whoever holds it."
+            )
 
     def _meter(self, total: int, label: str) -> Meter:
         return Progress(self.stderr, total, label)

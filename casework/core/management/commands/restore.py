@@ -24,6 +24,17 @@ class Command(BaseCommand):
             action="store_true",
             help="load the portable dump even when the native one fits this database",
         )
+        parser.add_argument(
+            "--identity",
+            metavar="FILE",
+            help="the backup identity (age secret key) that opens an encrypted archive",
+        )
+        parser.add_argument(
+            "--erasures",
+            metavar="JOURNAL",
+            help="the erasure journal to replay (default: CASEWORK_ERASURE_JOURNAL); everyone "
+            "it names is erased again, so that the backup brings back nobody erased since",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["verbosity"] == 0
@@ -32,6 +43,8 @@ class Command(BaseCommand):
                 Path(options["archive"]),
                 logical=options["logical"],
                 meter=None if quiet else self._meter,
+                erasures=Path(options["erasures"]) if options["erasures"] else None,
+                identity=Path(options["identity"]) if options["identity"] else None,
             )
         except BackupError as problem:
             raise CommandError(_one_line(problem)) from None
@@ -42,8 +55,19 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Restored {options['archive']} ({result.vendor}, {result.method} dump): "
             f"{result.entries} audit entries verified, {result.records} records and "
-            f"{result.files_decrypted} of {result.files} stored files decrypted."
+            f"{result.files_decrypted} of {result.files} stored files decrypted, in "
+            f"{result.seconds:.1f} s."
         )
+        if result.journal is None:
+            self.stderr.write(
+                "No erasure journal was found: anyone erased after this backup was taken is "
+                "back. Replay the journal kept off this host (--erasures) or erase them again."
+            )
+        else:
+            self.stdout.write(
+                f"Erasure journal {result.journal}: {result.erasures_replayed} person(s) "
+                "erased since the backup were erased again."
+            )
 
     def _meter(self, total: int, label: str) -> Meter:
         return Progress(self.stderr, total, label)
