@@ -81,6 +81,9 @@ CASEWORK_BLIND_INDEX_ROWS = env_int("CASEWORK_BLIND_INDEX_ROWS", 10_000, minimum
 # the only one that can read the Ed25519 key file); the web process verifies them with the
 # public key (base64) and never reads the key file (SECURITY.md "Audit log").
 CASEWORK_AUDIT_ORIGIN = env_str("CASEWORK_AUDIT_ORIGIN", "safe-passage-casework")
+# Audit entries older than this lose their content (`prune_audit`, DOMAIN.md 4.4: two years);
+# never less than a year, the floor that verification holds pruned entries to.
+CASEWORK_AUDIT_RETENTION_DAYS = env_int("CASEWORK_AUDIT_RETENTION_DAYS", 730, minimum=365)
 CASEWORK_AUDIT_PUBLIC_KEY = env_str("CASEWORK_AUDIT_PUBLIC_KEY", "")
 if PROD:
     CASEWORK_AUDIT_KEY_FILE = Path(env_str("CASEWORK_AUDIT_KEY_FILE"))

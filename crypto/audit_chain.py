@@ -61,27 +61,50 @@ def chain_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(entry)).hexdigest()
 
 
+@dataclass(frozen=True)
+class Pruned:
+    """In place of an entry's fields: the entry was pruned after the retention period and
+    only its Merkle leaf hash is kept. Its chain hash can no longer be recomputed; the signed
+    checkpoints, whose roots cover the leaf, are what vouch for it."""
+
+    leaf: bytes
+
+
 def walk(
-    entries: Iterable[tuple[int, str, str, Mapping[str, Any]]],
+    entries: Iterable[tuple[int, str, str, Mapping[str, Any] | Pruned]],
 ) -> Iterable[tuple[int, str, bytes]]:
     """Yield ``(seq, recomputed hash, Merkle leaf hash)`` and raise ChainBroken at the first
     damage.
 
     ``entries`` are ``(seq, stored prev_hash, stored hash, canonical fields)`` in ``seq``
-    order, streamed: memory does not grow with the chain.
+    order, streamed: memory does not grow with the chain. Pruned entries (``Pruned`` in
+    place of the fields) may only open the log: their stored hash is taken as it is and
+    must be what the next entry chains to; one after an entry with fields is damage.
     """
-    head, expected = GENESIS, 1
+    head, expected, pruning = GENESIS, 1, True
     for seq, stored_prev, stored_hash, fields in entries:
         if seq != expected:
             raise ChainBroken(expected, "missing" if seq > expected else "reordered")
         if stored_prev != head:
             raise ChainBroken(seq, "reordered")
+        if isinstance(fields, Pruned):
+            if not pruning or len(fields.leaf) != HASH_SIZE or not _is_hash(stored_hash):
+                raise ChainBroken(seq, "pruned out of order")
+            head = stored_hash
+            yield seq, head, fields.leaf
+            expected += 1
+            continue
+        pruning = False
         data = canonical(fields)
         head = hashlib.sha256(bytes.fromhex(head) + data).hexdigest()
         if head != stored_hash:
             raise ChainBroken(seq, "altered")
         yield seq, head, leaf_hash(data)
         expected += 1
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 2 * HASH_SIZE and all(c in "0123456789abcdef" for c in text)
 
 
 class ChainBroken(Exception):  # noqa: N818 - a result, not a programming error

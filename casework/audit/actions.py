@@ -82,6 +82,9 @@ class Action(models.TextChoices):
         _("security notices acknowledged"),
     )
     # -- audit --
+    # What a pruned entry says it was (its content is gone: audit.pruning), and the run.
+    PRUNED = "pruned", _("entry older than the retention period, content removed")
+    AUDIT_PRUNED = "audit_pruned", _("old audit entries pruned")
     # -- keys and files --
     # Refused retirements are entries too, with decision "deny".
     KEK_RETIRED = "kek_retired", _("old key-encryption key retired")

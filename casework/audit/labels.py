@@ -252,6 +252,8 @@ DAMAGE = {
     "bad checkpoint": gettext_lazy("bad checkpoint"),
     "bad checkpoint signature": gettext_lazy("bad checkpoint signature"),
     "equivocation": gettext_lazy("equivocation"),
+    "pruned early": gettext_lazy("pruned before its time"),
+    "pruned out of order": gettext_lazy("pruned out of order"),
 }
 
 
@@ -378,6 +380,9 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "link": (gettext_lazy("Single-use link"), _an_id),
     "operator": (gettext_lazy("By an operator, with"), _as_is),
     # -- audit --
+    "pruned": (gettext_lazy("Entries pruned"), _as_is),
+    "pruned_upto": (gettext_lazy("Pruned up to entry"), _as_is),
+    "older_than_days": (gettext_lazy("Older than (days)"), _as_is),
     # -- keys and files --
     "keys_checked": (gettext_lazy("Data keys proved to open without it"), _as_is),
     "keys_blocking": (gettext_lazy("Data keys that would have been lost"), _as_is),

@@ -51,6 +51,12 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Set only when the entry is pruned after the retention period (audit.pruning): its
+    # Merkle leaf hash, hex, kept so that the tree and the signed checkpoints still verify
+    # once the content columns are emptied. NULL for every entry with its content.
+    # NULL rather than "": adding a column with a default would rebuild the table on SQLite
+    # and drop its triggers (audit migration 0015).
+    leaf = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     objects = AppendOnlyQuerySet.as_manager()
 

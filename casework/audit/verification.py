@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.http import HttpRequest
+from django.utils import timezone
 
 from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import CANONICAL_COLUMNS, Action, AuditEvent, Checkpoint, Verification
@@ -32,6 +34,7 @@ from crypto.audit_chain import (
     GENESIS,
     ChainBroken,
     CheckpointError,
+    Pruned,
     TreeHead,
     read_checkpoint,
     sign_tree_head,
@@ -49,6 +52,9 @@ from crypto.merkle import (
 )
 
 _EVENTS = AuditEvent._meta.db_table
+# No entry younger than this may have been pruned, whatever the retention setting says now
+# (CASEWORK_AUDIT_RETENTION_DAYS cannot go below it).
+PRUNE_FLOOR = timedelta(days=365)
 PROGRESS_EVERY = 10_000  # entries between two calls of a verification's progress callback
 
 
@@ -63,21 +69,34 @@ class VerificationResult:
     root: bytes = EMPTY_ROOT  # the recomputed Merkle root of entries 1..checked
 
 
-def _entries(upto: int) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+def _entries(upto: int) -> Iterator[tuple[int, str, str, dict[str, Any] | Pruned]]:
     """Stream the chain up to entry ``upto`` in seq order as plain rows, in constant memory.
 
     A raw cursor that asks the database for text (timestamps already in the canonical form
     on PostgreSQL), not the ORM: verification reads every entry ever written, and per-row
-    conversions cost more than the hashing (bench/bench_audit.py).
+    conversions cost more than the hashing (bench/bench_audit.py). A pruned entry comes as
+    its kept leaf hash (``Pruned``), and only if it is older than any retention allows
+    pruning (``PRUNE_FLOOR``): a younger one is damage, whatever its leaf.
     """
     text = _AS_TEXT.get(connection.vendor, {})
-    columns = ", ".join(text.get(name, name) for name in ("prev_hash", "hash", *CANONICAL_COLUMNS))
+    names = ("prev_hash", "hash", "leaf", *CANONICAL_COLUMNS)
+    columns = ", ".join(text.get(name, name) for name in names)
     sql = f"SELECT {columns} FROM {_EVENTS} WHERE seq <= %s ORDER BY seq"  # noqa: S608
+    floor = (timezone.now() - PRUNE_FLOOR).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, [upto])
         while rows := cursor.fetchmany(5000):
-            for prev, stored, *values in rows:
-                yield values[0], prev, stored, _canonical_row(*values)
+            for prev, stored, leaf, *values in rows:
+                if leaf is None:
+                    yield values[0], prev, stored, _canonical_row(*values)
+                    continue
+                if _utc_text(values[1]) > floor:
+                    raise ChainBroken(values[0], "pruned early")
+                try:
+                    kept = bytes.fromhex(leaf)
+                except ValueError:
+                    kept = b""  # walk() refuses it
+                yield values[0], prev, stored, Pruned(kept)
 
 
 def _canonical_row(
