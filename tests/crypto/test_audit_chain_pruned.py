@@ -5,6 +5,7 @@ the start, or with a malformed leaf or hash, is damage."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -43,7 +44,7 @@ def test_pruning_a_prefix_changes_neither_the_heads_nor_the_tree(count, data):
 
 
 def test_a_pruned_entry_after_one_with_content_is_damage():
-    rows = log(5)
+    rows: list[Any] = list(log(5))
     rows[2] = (*rows[2][:3], Pruned(leaf_hash(canonical(rows[2][3]))))
     with pytest.raises(ChainBroken) as broken:
         list(walk(rows))
