@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
@@ -141,12 +143,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.username
 
+    def role_names(self) -> frozenset[str]:
+        """The user's role names, read once per instance: ``request.user`` is loaded anew for
+        every request, so a page asks the database once however many checks it makes. A
+        change through ``user.groups`` forgets them (``_roles_changed``)."""
+        cached = self.__dict__.get("_role_names")
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True))
+            self.__dict__["_role_names"] = cached
+        return cached
+
+    def forget_roles(self) -> None:
+        self.__dict__.pop("_role_names", None)
+
     def has_role(self, role: Role) -> bool:
-        return self.groups.filter(name=role.value).exists()
+        return role.value in self.role_names()
 
     @property
     def roles(self) -> list[Role]:
-        names = set(self.groups.values_list("name", flat=True))
+        names = self.role_names()
         return [role for role in Role if role.value in names]
 
 
@@ -452,3 +467,10 @@ class SecurityNotice(models.Model):
 
     def __str__(self) -> str:
         return f"SecurityNotice({self.pk})"
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _roles_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A user's groups changed through this instance: its cached role names are stale."""
+    if isinstance(instance, User):
+        instance.forget_roles()

@@ -9,9 +9,9 @@ from casework.accounts.roles import Role
 def environment(request: HttpRequest) -> dict[str, object]:
     """Whether this is a development instance (a banner), and whether to show admin links."""
     user = getattr(request, "user", None)
-    roles = set()
+    roles: frozenset[str] = frozenset()
     if user is not None and user.is_authenticated:
-        roles = set(user.groups.values_list("name", flat=True))
+        roles = user.role_names()  # read once per request, shared with every role check
     return {
         "casework_dev": not settings.PROD,
         "is_org_admin": Role.ORG_ADMIN.value in roles,
