@@ -182,6 +182,19 @@ def test_the_account_is_locked_until_an_administrator_unlocks_it(admin_client, v
     assert "Too many attempts" in sign_in.content.decode()
 
 
+def test_failed_sign_ins_racing_the_playbook_never_shorten_its_lock(admin_client, vera, rf):
+    """A wrong password already past the lock check when the admin acts (the attacker's
+    script keeps trying) lands after the playbook: the lock of R6 it would set is an hour,
+    and must not replace the incident's years."""
+    confirm(admin_client, vera)
+    request = rf.post(reverse("login"))
+    for _ in range(services.USER_LIMIT + 1):
+        services.login_failed(request, "vera")
+
+    lock = LoginLock.objects.get(username_digest=services.username_digest("vera"))
+    assert lock.until > timezone.now() + timedelta(days=365)
+
+
 def test_every_second_factor_is_gone(admin_client, vera, attacker):
     make_totp(vera, confirmed=False)  # an enrolment under way counts too
     assert factors(vera) == {"totp": 2, "backup": 1, "passkeys": 1}

@@ -102,9 +102,14 @@ def login_failed(request: HttpRequest, username: str) -> None:
     record(Action.LOGIN_FAILED, actor=user, request=request, decision="deny")
     failures = LoginFailure.objects.filter(username_digest=name, at__gt=now - USER_WINDOW)
     if failures.count() >= USER_LIMIT:
-        LoginLock.objects.update_or_create(
+        # Lengthen, never shorten: an incident's lock (accounts.incident) stays for years
+        # even when a wrong password that passed login_blocked() lands after it.
+        lock, created = LoginLock.objects.select_for_update().get_or_create(
             username_digest=name, defaults={"until": now + LOCK_DURATION}
         )
+        if not created and lock.until < now + LOCK_DURATION:
+            lock.until = now + LOCK_DURATION
+            lock.save(update_fields=["until"])
         # The alert for org admins and auditors (R6, R47).
         record(Action.ACCOUNT_LOCKED, actor=user, request=request, decision="deny")
 
