@@ -111,7 +111,7 @@ def confirm(client: Client, user: User, **overrides: str):
         "next": url(user),
     }
     data.update(overrides)
-    return client.post(url(user), data)
+    return client.post(url(user), data, follow=True)
 
 
 def factors(user: User) -> dict[str, int]:
@@ -193,6 +193,14 @@ def test_failed_sign_ins_racing_the_playbook_never_shorten_its_lock(admin_client
 
     lock = LoginLock.objects.get(username_digest=services.username_digest("vera"))
     assert lock.until > timezone.now() + timedelta(days=365)
+
+
+def test_reloading_the_result_shows_it_again_and_runs_nothing_twice(admin_client, vera):
+    done = confirm(admin_client, vera)
+    assert done.redirect_chain[-1][0].endswith("?done=1")
+    again = admin_client.get(done.redirect_chain[-1][0])
+    assert again.status_code == 200 and "Sessions ended" in again.content.decode()
+    assert len(incidents()) == 1
 
 
 def test_every_second_factor_is_gone(admin_client, vera, attacker):
@@ -343,10 +351,11 @@ def test_without_a_fresh_second_factor_nothing_happens(admin_client, vera, attac
     _stale_step_up(admin_client)
 
     asked = admin_client.get(url(vera))
-    done = confirm(admin_client, vera)
+    done = confirm(admin_client, vera).redirect_chain[0]
 
     for response in (asked, done):
-        location = urlsplit(response.headers["Location"])
+        target = response[0] if isinstance(response, tuple) else response.headers["Location"]
+        location = urlsplit(target)
         assert location.path == reverse("reauth")
         assert parse_qs(location.query) == {"next": [url(vera)]}
     assert state(vera) == before
@@ -471,7 +480,9 @@ def test_the_page_works_without_javascript(admin_client, vera, attacker):
 
     # What a browser without scripts sends: the form's fields, a reason ticked, the name typed.
     done = admin_client.post(
-        form["action"], {**form["fields"], "reason": "other", "confirm_username": "vera"}
+        form["action"],
+        {**form["fields"], "reason": "other", "confirm_username": "vera"},
+        follow=True,
     )
 
     assert done.status_code == 200

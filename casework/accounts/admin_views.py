@@ -10,7 +10,7 @@ of theirs access to cases."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django import forms
@@ -326,6 +326,12 @@ def compromised_view(request: HttpRequest, user_id: Any) -> HttpResponse:
     if admin.pk == user.pk:
         return render(request, template, {"stage": "self"}, status=404)
     context = {"subject": user, "roles": _roles_of(user)}
+    done = request.session.get(INCIDENT_DONE)
+    if request.method == "GET" and "done" in request.GET and done and done["user"] == str(user.pk):
+        # After the POST, a redirect here (Post/Redirect/Get): reloading shows the result
+        # again and never runs the playbook a second time.
+        outcome = incident.Outcome(**{k: v for k, v in done.items() if k != "user"})
+        return render(request, template, {**context, "stage": "done", "outcome": outcome})
     form = CompromisedForm(user, request.POST if request.method == "POST" else None)
     question = _ask_first(request, template, {**context, "stage": "ask", "form": form})
     if question is not None:
@@ -338,7 +344,12 @@ def compromised_view(request: HttpRequest, user_id: Any) -> HttpResponse:
         reason=incident.Reason(form.cleaned_data["reason"]),
         request=request,
     )
-    return render(request, template, {**context, "stage": "done", "outcome": outcome})
+    request.session[INCIDENT_DONE] = {"user": str(user.pk), **asdict(outcome)}
+    return redirect(f"{request.path}?done=1")
+
+
+# The counts of the last playbook this admin ran, for the page the POST redirects to.
+INCIDENT_DONE = "incident_done"
 
 
 @require_POST
