@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp_webauthn",
     "guardian",
+    "django_countries",  # country names in every interface language (its own catalogues)
     "casework.accounts",
     "casework.audit",
     "casework.keystore",

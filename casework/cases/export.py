@@ -45,7 +45,7 @@ from casework.audit.labels import action_label
 from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
 from casework.cases import subject_requests
-from casework.cases.labels import language_name, status_label
+from casework.cases.labels import country_name, language_name, status_label
 from casework.cases.models import (
     Applicant,
     Case,
@@ -151,6 +151,8 @@ WORDS: dict[str, Callable[[Any], str]] = {
     "closure_reason": lambda code: str(dict(ClosureReason.choices).get(code, code)),
     "language": language_name,
     "languages": lambda codes: ", ".join(language_name(code) for code in codes),
+    "destination_state": country_name,
+    "current_country": country_name,
     "retention_hold_reason": lambda code: str(dict(HoldReason.choices).get(code, code)),
 }
 

@@ -47,3 +47,13 @@ def attempt_label(attempt: VisaApplication) -> str:
         parts.append(attempt.mission)
     parts.append(attempt.get_decision_display())
     return " · ".join(str(part) for part in parts)
+
+
+def country_name(code: str) -> str:
+    """A country by its name in the current language (Deutschland, Армения), from its ISO
+    code; django-countries' catalogues translate it. An unknown code is shown as it is."""
+    from django_countries import countries
+
+    if not code:
+        return ""
+    return str(countries.name(code.upper())) or code

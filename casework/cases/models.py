@@ -189,7 +189,9 @@ class Route(models.Model):
         verbose_name_plural = _("routes")
 
     def __str__(self) -> str:
-        return f"{self.destination_state} · {self.legal_basis}"
+        from casework.cases.labels import country_name  # labels reads these models
+
+        return f"{country_name(self.destination_state)} · {self.legal_basis}"
 
     def printed(self, language: str, part: str) -> str:
         """What a letter in ``language`` prints for ``part`` ("" when not translated)."""

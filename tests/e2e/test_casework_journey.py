@@ -183,7 +183,7 @@ def the_caseworker_opens_and_works_the_case(story, new_context):
     story.look(page, "23-note-added")
 
     in_section(page, "routes", "Add a route attempt")
-    route = choose_option(page.locator("#routes_route"), r"^DE · §22 S\.1")
+    route = choose_option(page.locator("#routes_route"), r"^Germany · §22 S\.1")
     choose_option(page.locator("#routes_mission"), r"Germany in Yerevan")
     page.get_by_role("button", name="Add route attempt").click()
     said_in(page, "routes", "The route attempt was added.")
