@@ -17,6 +17,9 @@ class Authenticator:
 
     The server accepts each time step once (no replay) and one step either side of now, so
     a quick second code is the next step's; a third waits for the clock, as a person would.
+    A code is never the previous step's: that one expires at the next step boundary, which a
+    busy machine may cross between typing the code and the server checking it (a CI run
+    once failed so); the current step's stays valid for 30 to 60 seconds.
     """
 
     secret: str
@@ -24,7 +27,7 @@ class Authenticator:
 
     def code(self) -> str:
         now = int(time.time()) // TOTP_STEP
-        step = max(now - 1, self.last_step + 1)
+        step = max(now, self.last_step + 1)
         if step > now + 1:
             time.sleep((step - 1) * TOTP_STEP - time.time() + 0.5)
         self.last_step = step
