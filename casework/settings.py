@@ -279,7 +279,10 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
     "CASEWORK_WEBAUTHN_ORIGINS",
     ["http://localhost:8000"] if not PROD else [f"https://{OTP_WEBAUTHN_RP_ID}"],
 )
-SESSION_SAVE_EVERY_REQUEST = True
+# Saved when something in it changes, not on every request: the last-seen time changes at
+# most once a minute (accounts.middleware), which keeps the row alive SESSION_COOKIE_AGE past
+# the last activity; the idle and absolute limits are the middleware's, not the row's.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Strict"

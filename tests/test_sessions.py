@@ -40,6 +40,33 @@ def test_the_idle_timeout_is_fifteen_minutes(client, caseworker):
     assert not Session.objects.filter(session_key=key).exists()
 
 
+def session_writes(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        assert client.get(url).status_code == 200
+    return sum(1 for q in seen.captured_queries if q["sql"].startswith('UPDATE "django_session"'))
+
+
+def test_the_last_seen_time_is_written_at_most_once_a_minute(client, caseworker):
+    """Every write of it is a session save on every page (issue 15); the idle timeout only
+    needs it to the minute, and ends a session up to a minute early, never late."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        login_verified(client, caseworker)
+    with time_machine.travel(start + timedelta(seconds=59), tick=False):
+        assert session_writes(client, reverse("case_list")) == 0
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert session_writes(client, reverse("case_list")) == 1
+    # Idle from the last write, 61 s in: over at 16 min 2 s, still on at 16 min.
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert client.get(reverse("home")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=32, seconds=1), tick=False):
+        response = client.get(reverse("home"))
+    assert response.status_code == 302 and "reason=idle" in response.headers["Location"]
+
+
 def test_the_absolute_lifetime_is_eight_hours(client, caseworker):
     start = timezone.now()
     with time_machine.travel(start, tick=False):

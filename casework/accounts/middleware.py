@@ -61,6 +61,9 @@ def _to_login(request: HttpRequest, reason: str | None = None) -> HttpResponseRe
     return HttpResponseRedirect(reverse("login") + suffix)
 
 
+LAST_SEEN_EVERY = 60  # seconds
+
+
 class SessionPolicyMiddleware:
     """Idle timeout, absolute lifetime, and sessions ended elsewhere (R16, R19, R21)."""
 
@@ -75,7 +78,12 @@ class SessionPolicyMiddleware:
                 UserSession.objects.filter(session_key=request.session.session_key).delete()
                 logout(request)  # flushes: the session row is deleted, not just forgotten
                 return _to_login(request, reason)
-            request.session["last_seen_at"] = time.time()
+            now = time.time()
+            # Written at most once a minute: every write is a session save (three queries
+            # on every page, issue 15). The idle timeout then ends a session up to a minute
+            # early, never late.
+            if now - request.session.get("last_seen_at", 0) >= LAST_SEEN_EVERY:
+                request.session["last_seen_at"] = now
         return self.get_response(request)
 
     @staticmethod
