@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
-from casework.audit.verification import _entries, log_size, verify_and_record
+from casework.audit.verification import log_size, stored_entries, verify_and_record
 from crypto.audit_chain import walk
 
 BATCH = 1000
@@ -78,7 +78,7 @@ def prune(
         )
     pruned = 0
     batch: list[tuple[str, int]] = []
-    for seq, _head, leaf in walk(_entries(due.upto)):
+    for seq, _head, leaf in walk(stored_entries(due.upto)):
         batch.append((leaf.hex(), seq))
         if len(batch) == BATCH:
             pruned += _apply(batch, progress)
@@ -102,5 +102,5 @@ def _apply(batch: list[tuple[str, int]], progress: Callable[[int], None] | None)
             cursor.execute(_PRUNE, [leaf, seq])
             done += cursor.rowcount
     if progress is not None:
-        progress(len(batch))
+        progress(done)  # entries pruned now: the total counted only those not pruned yet
     return done

@@ -69,7 +69,7 @@ class VerificationResult:
     root: bytes = EMPTY_ROOT  # the recomputed Merkle root of entries 1..checked
 
 
-def _entries(upto: int) -> Iterator[tuple[int, str, str, dict[str, Any] | Pruned]]:
+def stored_entries(upto: int) -> Iterator[tuple[int, str, str, dict[str, Any] | Pruned]]:
     """Stream the chain up to entry ``upto`` in seq order as plain rows, in constant memory.
 
     A raw cursor that asks the database for text (timestamps already in the canonical form
@@ -215,7 +215,7 @@ def _walk(
     if roots.get(0, EMPTY_ROOT) != EMPTY_ROOT:
         return VerificationResult(False, 0, 0, "bad checkpoint", "a signed empty log is not empty")
     try:
-        for seq, head, leaf in walk(_entries(size)):
+        for seq, head, leaf in walk(stored_entries(size)):
             tree.append(leaf)
             if ranges:
                 proof.append(leaf)
@@ -392,7 +392,7 @@ def inclusion_proof(seq: int, size: int) -> Proof:
     when the log is damaged or the request impossible)."""
     subtrees = Subtrees(inclusion_ranges(seq - 1, size))
     tree, leaf = Tree(), b""
-    for number, _, hashed in walk(_entries(size)):
+    for number, _, hashed in walk(stored_entries(size)):
         tree.append(hashed)
         subtrees.append(hashed)
         leaf = hashed if number == seq else leaf
@@ -404,7 +404,7 @@ def consistency_proof(first: int, second: int) -> Proof:
     """The tree of the first ``second`` entries extends the tree of the first ``first``."""
     subtrees = Subtrees(consistency_ranges(first, second))
     tree, first_root = Tree(), b""
-    for _, _, hashed in walk(_entries(second)):
+    for _, _, hashed in walk(stored_entries(second)):
         tree.append(hashed)
         subtrees.append(hashed)
         first_root = tree.root() if tree.size == first else first_root

@@ -296,13 +296,13 @@ def build(*, applicant: Applicant, encrypt: bool) -> Export:
                         documents += 1
                         # ZIP member names are not encrypted: a number, never the type.
                         path = f"documents/{documents:02d}{_extension(obj.mime)}"
-                        files.append((path, _document(obj)))
+                        files.append((path, _stored(obj, obj.storage_name, "document")))
                         record_data["file"] = path
                         rows.append((capfirst(str(gettext_lazy("file in this export"))), path))
                     elif isinstance(obj, Letter) and obj.pdf_storage_name:
                         letters += 1
                         path = f"letters/{letters:02d}.pdf"
-                        files.append((path, _letter(obj)))
+                        files.append((path, _stored(obj, obj.pdf_storage_name, "letter")))
                         record_data["file"] = path
                         rows.append((capfirst(str(gettext_lazy("file in this export"))), path))
                     parts[name].append((record_data, rows))
@@ -354,21 +354,13 @@ PART_TITLES = {
 }
 
 
-def _document(document: Document) -> bytes:
+def _stored(record: Any, name: str, purpose: str) -> bytes:
+    """A stored file of the person's, decrypted (a document's or a sealed letter's)."""
     return read_encrypted(
-        document.storage_name,
-        purpose="document",
-        subject_id=document.applicant_id,
-        organisation_id=document.organisation_id,
-    )
-
-
-def _letter(letter: Any) -> bytes:
-    return read_encrypted(
-        letter.pdf_storage_name,
-        purpose="letter",
-        subject_id=letter.applicant_id,
-        organisation_id=letter.organisation_id,
+        name,
+        purpose=purpose,
+        subject_id=record.applicant_id,
+        organisation_id=record.organisation_id,
     )
 
 
@@ -449,12 +441,7 @@ def keep_for_download(
 
 
 def read_for_download(stored: ExportFile) -> bytes:
-    return read_encrypted(
-        stored.storage_name,
-        purpose="export",
-        subject_id=stored.applicant_id,
-        organisation_id=stored.organisation_id,
-    )
+    return _stored(stored, stored.storage_name, "export")
 
 
 def sweep(now: datetime.datetime | None = None) -> int:

@@ -73,7 +73,6 @@ class Upcoming:
 
     case_id: uuid.UUID
     code: str
-    closed_at: datetime.datetime
     due_on: datetime.date
 
 
@@ -93,7 +92,9 @@ def _closed_people(organisation: Organisation) -> models.QuerySet[Any]:
     )
 
 
-def details_due_on(organisation: Organisation, last_closed: datetime.datetime, held: Any) -> Any:
+def details_due_on(
+    organisation: Organisation, last_closed: datetime.datetime, held: datetime.date | None
+) -> datetime.date:
     """The day a person's details go: the schedule's date, or the day after the last hold."""
     due = timezone.localtime(
         months_after(last_closed, organisation.retention_details_months)
@@ -101,6 +102,14 @@ def details_due_on(organisation: Organisation, last_closed: datetime.datetime, h
     if held is not None and held >= due:
         due = held + datetime.timedelta(days=1)
     return due
+
+
+def details_due_for(case: Case) -> datetime.date | None:
+    """The day the details of this case's person go; None while any of their cases is open."""
+    person = _closed_people(case.organisation).filter(pk=case.applicant_id).first()
+    if person is None:
+        return None
+    return details_due_on(case.organisation, person.last_closed, person.held_until)
 
 
 def details_due(organisation: Organisation, now: datetime.datetime) -> models.QuerySet[Any]:
@@ -130,13 +139,9 @@ def upcoming(
         return []
     scope = cases if cases is not None else Case.objects.all()
     rows = scope.filter(organisation=organisation, applicant_id__in=people).only(
-        "code", "closed_at", "applicant_id"
+        "code", "applicant_id"
     )
-    found = [
-        Upcoming(c.pk, c.code, c.closed_at, people[c.applicant_id])
-        for c in rows
-        if c.closed_at is not None  # every case of these people is closed
-    ]
+    found = [Upcoming(c.pk, c.code, people[c.applicant_id]) for c in rows]
     return sorted(found, key=lambda row: (row.due_on, row.code))
 
 
@@ -204,7 +209,6 @@ def skeleton_delete(*, applicant_id: uuid.UUID) -> int:
 class Summary:
     """What one run did (or, dry, would do), per step."""
 
-    dry_run: bool
     details: list[uuid.UUID] = field(default_factory=list)
     skeletons: list[uuid.UUID] = field(default_factory=list)
     cases_shredded: int = 0
@@ -247,7 +251,7 @@ def apply(
     and the next run picks up the rest. A person whose case was reopened or held between the
     plan and their turn is checked again first, and skipped."""
     now = now or timezone.now()
-    summary = Summary(dry_run=dry_run)
+    summary = Summary()
     for due in plan(now) if planned is None else planned:
         for applicant_id in due.details:
             if dry_run:

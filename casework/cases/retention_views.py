@@ -106,13 +106,7 @@ def case_retention(request: HttpRequest, case: Case) -> HttpResponse:
         )
         return redirect("case_detail", case_id=case.pk)
     organisation = case.organisation
-    due_on = None
-    cases = Case.objects.filter(applicant_id=case.applicant_id)
-    # While another case of the person is open, nothing of theirs is due.
-    if not cases.filter(closed_at__isnull=True).exists():
-        closed = [d for d in cases.values_list("closed_at", flat=True) if d is not None]
-        holds = [d for d in cases.values_list("retention_hold_until", flat=True) if d is not None]
-        due_on = retention.details_due_on(organisation, max(closed), max(holds, default=None))
+    due_on = retention.details_due_for(case)
     context = {
         "case": case,
         "form": form,
