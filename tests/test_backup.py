@@ -688,3 +688,43 @@ def test_the_restore_command_rebuilds_a_fresh_data_directory(archive, settings, 
     assert (instance / "casework.sqlite3").exists()
     assert len(list((instance / "files" / "document").iterdir())) == 1
     assert "Audit log intact" in manage(env, "verify_audit")
+
+
+def test_a_backup_made_after_an_erasure_restores_without_the_erased_files(
+    data_dir, casework, caseworker, settings, tmp_path
+):
+    """An erased person's document rows keep their storage names but the files are gone:
+    restore used to refuse every such backup ("names a file the archive lacks")."""
+    from casework.cases.models import Applicant, Document
+    from casework.cases.services import applicant_erase, document_upload
+    from casework.cases.uploads import Kind
+
+    gone = make_case(caseworker=caseworker, legal_name_latin="PAVEL ORLOV")
+    document_upload(
+        actor=caseworker,
+        case=gone,
+        content=b"%PDF-1.7\n% a scan of someone erased\n%%EOF\n",
+        kind=Kind("application/pdf", "pdf"),
+        doc_type="passport",
+        title=None,
+    )
+    applicant_erase(applicant_id=gone.applicant_id, actor=caseworker)
+    kept = set(
+        Document.objects.exclude(applicant_id=gone.applicant_id).values_list(
+            "storage_name", flat=True
+        )
+    )
+    path = tmp_path / "after-erasure.tar"
+    call_command("backup", out=str(path), verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "restored-files"},
+        },
+    }
+    call_command("restore", str(path), verbosity=0)
+    restored = tmp_path / "restored-files"
+    assert {str(p.relative_to(restored)) for p in restored.rglob("*.enc")} == kept
+    assert Applicant.objects.get(pk=gone.applicant_id).erased_at is not None

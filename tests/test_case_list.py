@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from casework.accounts.roles import Role
 from casework.audit.models import Action, AuditEvent
-from casework.cases import services
+from casework.cases import list_views, services
 from casework.cases.list_views import SORTS
 from casework.cases.models import Case, Route
 from casework.cases.uploads import sniff
@@ -267,6 +267,11 @@ def test_an_unknown_sort_falls_back_to_priority_then_code(client, coordinator, s
     assert linked <= set(SORTS) | {f"-{name}" for name in SORTS}
 
 
+def link(html, rel):
+    found = re.search(rf'<a href="\?([^"]*)" rel="{rel}">', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
 def test_filters_and_sort_survive_paging(client, coordinator):
     cases = [open_case(coordinator, priority="urgent") for _ in range(27)]
     for index, case in enumerate(cases):
@@ -275,12 +280,77 @@ def test_filters_and_sort_survive_paging(client, coordinator):
     login_verified(client, coordinator)
     first = listing(client, priority="urgent", sort="-deadline")
     assert order(first) == [c.code for c in reversed(cases)][:25]
-    following = re.search(r'<a href="\?([^"]*)" rel="next">', first).group(1)
-    assert following.replace("&amp;", "&") == "priority=urgent&sort=-deadline&page=2"
-    second = client.get(reverse("case_list") + "?" + following.replace("&amp;", "&"))
-    assert order(second.content.decode()) == [cases[1].code, cases[0].code]
-    back = re.search(r'<a href="\?([^"]*)" rel="prev">', second.content.decode()).group(1)
-    assert back.replace("&amp;", "&") == "priority=urgent&sort=-deadline&page=1"
+    assert link(first, "prev") is None
+    following = link(first, "next")
+    assert following == f"priority=urgent&sort=-deadline&after={cases[2].pk}"
+    second = client.get(reverse("case_list") + "?" + following).content.decode()
+    assert order(second) == [cases[1].code, cases[0].code]
+    assert link(second, "next") is None
+    back = link(second, "prev")
+    assert back == f"priority=urgent&sort=-deadline&before={cases[1].pk}"
+    again = client.get(reverse("case_list") + "?" + back).content.decode()
+    assert order(again) == order(first)
+    assert link(again, "prev") is None and link(again, "next") == following
+
+
+@pytest.mark.parametrize("sort", [*SORTS, *(f"-{name}" for name in SORTS)])
+def test_every_page_of_every_sort_forward_and_back_shows_each_case_once_in_order(
+    client, coordinator, monkeypatch, sort
+):
+    """Paging by key (issue 15): ties (several cases of one priority, status, day) and cases
+    without a value (no deadline) must neither repeat nor vanish at a page's edge."""
+    monkeypatch.setattr(list_views, "PAGE_SIZE", 3)
+    statuses = [Status.NEW_REQUEST, Status.SCREENING]
+    with time_machine.travel(timezone.now(), tick=False):  # opened and active at one time
+        for index in range(11):
+            case = open_case(
+                coordinator,
+                priority=["urgent", "normal", "emergency"][index % 3],
+                destination_state=["DE", "FR", ""][index % 3],
+            )
+            if index % 4 == 1:
+                case.status = statuses[1]
+                case.save()  # stored sort key included
+            if index % 2:
+                due(case, index % 3, actor=coordinator)  # several cases share a day
+    column = SORTS[sort.removeprefix("-")][0]
+    expected = [case.code for case in Case.objects.order_by(*list_views.ordering(sort))]
+    keys = [getattr(case, column) for case in Case.objects.order_by(*list_views.ordering(sort))]
+    assert column == "code" or len(set(keys)) < len(keys)  # ties to break
+    login_verified(client, coordinator)
+    seen, pages, html = [], [], listing(client, sort=sort)
+    while True:
+        pages.append(order(html))
+        seen += order(html)
+        following = link(html, "next")
+        if following is None:
+            break
+        html = client.get(reverse("case_list") + "?" + following).content.decode()
+    assert seen == expected
+    assert all(len(page) == 3 for page in pages[:-1])
+    backwards: list[str] = []
+    while True:
+        backwards = order(html) + backwards
+        previous = link(html, "prev")
+        if previous is None:
+            break
+        html = client.get(reverse("case_list") + "?" + previous).content.decode()
+    assert backwards == expected
+
+
+def test_a_cursor_from_elsewhere_or_made_up_starts_at_the_first_page(
+    client, coordinator, outsider, monkeypatch
+):
+    monkeypatch.setattr(list_views, "PAGE_SIZE", 2)
+    for _ in range(3):
+        open_case(coordinator)
+    theirs = open_case(outsider)
+    login_verified(client, coordinator)
+    first = order(listing(client, sort="code"))
+    assert len(first) == 2
+    for cursor in ("not-a-uuid", "00000000-0000-0000-0000-000000000000", "';--", theirs.pk):
+        assert order(listing(client, sort="code", after=cursor)) == first
+        assert order(listing(client, sort="code", before=cursor)) == first
 
 
 def test_nothing_typed_travels_on_in_links_or_the_audit_log(client, coordinator):
@@ -596,3 +666,43 @@ def test_the_migration_dates_existing_cases_by_their_latest_activity(organisatio
         executor.migrate(leaves)
     dates = dict(Case.objects.values_list("code", "last_activity_at"))
     assert dates == {"SP-00-AAAA": ago[3], "SP-00-BBBB": ago[2], "SP-00-CCCC": ago[6]}
+
+
+# --- stored sort keys -----------------------------------------------------------------------
+
+
+def test_the_stored_next_deadline_follows_every_change_of_the_deadlines(coordinator):
+    """The list sorts and filters by a stored earliest open deadline (issue 15); it must be
+    what the deadlines say after each way they change."""
+    today = timezone.localdate()
+
+    def stored(case):
+        return Case.objects.get(pk=case.pk).next_deadline_on
+
+    case = open_case(
+        coordinator,
+        applicant_fields={
+            "legal_name_latin": CANARIES[0],
+            "passport_expiry": today + timedelta(40),
+        },
+    )
+    assert stored(case) == today + timedelta(40)  # made automatically at intake
+    later = due(case, 5, actor=coordinator)
+    assert stored(case) == today + timedelta(5)
+    sooner = due(case, 2, actor=coordinator)
+    assert stored(case) == today + timedelta(2)
+    services.deadline_done(actor=coordinator, case=case, deadline=sooner)
+    assert stored(case) == today + timedelta(5)
+    services.deadline_done(actor=coordinator, case=case, deadline=later)
+    assert stored(case) == today + timedelta(40)
+    services.applicant_erase(applicant_id=case.applicant_id, actor=coordinator)
+    assert stored(case) is None
+
+
+def test_the_stored_ranks_follow_priority_and_status(coordinator):
+    case = open_case(coordinator, priority="info")
+    assert (case.priority_rank, case.stage) == (3, 0)
+    case.priority, case.status = "emergency", Status.SCREENING
+    case.save(update_fields=["priority", "status"])
+    fresh = Case.objects.get(pk=case.pk)
+    assert (fresh.priority_rank, fresh.stage) == (0, 1)

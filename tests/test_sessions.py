@@ -25,6 +25,25 @@ def test_sessions_are_server_side_and_revocable(client, caseworker):
     assert client.get(reverse("home")).status_code == 302
 
 
+def test_a_session_no_longer_registered_to_its_user_is_ended(client, caseworker):
+    """R21's own check, read with the second-factor device since issue 15: a session row
+    that outlived its registration (ended elsewhere) opens nothing."""
+    login_verified(client, caseworker)
+    assert client.get(reverse("case_list")).status_code == 200
+    UserSession.objects.filter(session_key=client.session.session_key).delete()
+    response = client.get(reverse("case_list"))
+    assert response.status_code == 302 and "reason=ended" in response.headers["Location"]
+    assert not Session.objects.filter(session_key=client.session.session_key).exists()
+
+
+def test_a_registration_of_another_user_does_not_count(client, caseworker, outsider):
+    login_verified(client, caseworker)
+    key = client.session.session_key
+    UserSession.objects.filter(session_key=key).update(user=outsider)
+    response = client.get(reverse("case_list"))
+    assert response.status_code == 302 and "reason=ended" in response.headers["Location"]
+
+
 def test_the_idle_timeout_is_fifteen_minutes(client, caseworker):
     start = timezone.now()
     with time_machine.travel(start, tick=False):

@@ -12,9 +12,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 
 from casework.accounts.models import UserSession
 
@@ -61,6 +65,38 @@ def _to_login(request: HttpRequest, reason: str | None = None) -> HttpResponseRe
     return HttpResponseRedirect(reverse("login") + suffix)
 
 
+class SessionOTPMiddleware(OTPMiddleware):  # type: ignore[misc]
+    """django-otp's middleware (``user.otp_device``, ``user.is_verified()``), whose device
+    query also says whether this session is still registered to the user (``UserSession``),
+    so that ``SessionPolicyMiddleware`` needs no query of its own on every page (issue 15).
+    django-otp's own checks are unchanged: a device of another user, or not confirmed,
+    verifies nothing."""
+
+    def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
+        self._init_user_fields(user)
+        if user.is_authenticated:
+            persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+            device = (
+                self._registered_device(request, user, persistent_id) if persistent_id else None
+            )
+            user.otp_device = self._finalize_device(request, user, device)
+        return user
+
+    def _registered_device(self, request: HttpRequest, user: Any, persistent_id: str) -> Any:
+        registered = UserSession.objects.filter(
+            session_key=request.session.session_key, user_id=OuterRef("user_id")
+        )
+        try:
+            found = Device._filter_persistent_id(self._normalize_persistent_id(persistent_id))
+            device = found.annotate(session_registered=Exists(registered)).first()
+        except (ValueError, LookupError):  # what Device.from_persistent_id forgives
+            return None
+        if device is not None:
+            setattr(user, SESSION_REGISTERED, device.session_registered)
+        return device
+
+
+SESSION_REGISTERED = "_session_registered"
 LAST_SEEN_EVERY = 60  # seconds
 
 
@@ -106,7 +142,12 @@ class SessionPolicyMiddleware:
             or now - started > settings.CASEWORK_SESSION_ABSOLUTE_SECONDS
         ):
             return "expired"
-        if not UserSession.objects.filter(session_key=session.session_key, user=user).exists():
+        registered = getattr(user, SESSION_REGISTERED, None)  # read with the device
+        if registered is None:
+            registered = UserSession.objects.filter(
+                session_key=session.session_key, user=user
+            ).exists()
+        if not registered:
             return "ended"
         return None
 

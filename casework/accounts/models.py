@@ -153,6 +153,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.__dict__["_role_names"] = cached
         return cached
 
+    def remember_roles(self, names: frozenset[str]) -> None:
+        """Roles read with the user (``RoleLoadingModelBackend``), so none is asked again."""
+        self.__dict__["_role_names"] = names
+
     def forget_roles(self) -> None:
         self.__dict__.pop("_role_names", None)
 

@@ -8,13 +8,12 @@ The dashboard (core.views) shows the same rows: ``triage_rows`` computes the col
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
-from django.db.models import Case as Case_
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -30,7 +29,7 @@ from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.access import visible_cases
 from casework.cases.labels import status_label
-from casework.cases.models import PRIORITY_ORDER, Case, Deadline, Priority
+from casework.cases.models import Case, Priority
 from casework.cases.workflow import Status
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
@@ -49,20 +48,23 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if sort.removeprefix("-") not in SORTS:
         sort = DEFAULT_SORT
     cases = filters.apply(visible_cases(user), user, today)
-    # Sorted and paged by the database: a page costs the same with 50 or 100,000 cases.
-    rows = triage_rows(cases).order_by(*ordering(sort))
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(
+        cases,
+        sort,
+        after=_case_id(request.GET.get("after")),
+        before=_case_id(request.GET.get("before")),
+    )
     record(
         Action.CASE_LISTED,
         actor=user,
         request=request,
-        count=page.paginator.count,
+        count=len(page.cases),
         filters=filters.audited(),
     )
     kept = filters.params() | ({} if sort == DEFAULT_SORT else {"sort": sort})
     context = {
         "page": page,
-        "rows": case_rows(page, today),
+        "rows": case_rows(page.cases, today),
         "headers": headers(filters.params(), sort),
         "sort": "" if sort == DEFAULT_SORT else sort,
         "caption": sort_description(sort),
@@ -73,6 +75,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
     }
     return render(request, "cases/list.html", context)
+
+
+def _case_id(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 FLAGS = {
@@ -100,6 +109,9 @@ LIST_COLUMNS = (
     "last_activity_at",
     "organisation_id",
     "applicant_id",
+    "priority_rank",
+    "stage",
+    "next_deadline_on",
 )
 
 # --- filters ------------------------------------------------------------------------------
@@ -181,9 +193,9 @@ def unassigned(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def overdue(cases: QuerySet[Case], today: datetime.date) -> QuerySet[Case]:
-    """Open cases with a deadline not done and already past (the rows marked overdue)."""
-    past = Deadline.objects.filter(case_id=OuterRef("pk"), done=False, due_on__lt=today)
-    return cases.exclude(status=Status.CLOSED).filter(Exists(past))
+    """Open cases with a deadline not done and already past (the rows marked overdue): those
+    whose earliest deadline not done is past."""
+    return cases.exclude(status=Status.CLOSED).filter(next_deadline_on__lt=today)
 
 
 def with_letter_draft(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -197,22 +209,12 @@ def with_letter_draft(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def triage_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """The columns of the lists, computed by the database: priority and workflow order, the
-    earliest deadline not done, and the assignees, fetched for the rows shown only."""
-    next_deadline = (
-        Deadline.objects.filter(case_id=OuterRef("pk"), done=False)
-        .order_by("due_on")
-        .values("due_on")[:1]
-    )
+    """The columns of the lists (the sort keys are stored on the case), and the assignees,
+    fetched for the rows shown only."""
     assignees = User.objects.only("id", "username").order_by("username")
     return (
         cases.only(*LIST_COLUMNS)
-        .annotate(
-            rank=Case_(*[When(priority=p, then=Value(n)) for p, n in PRIORITY_ORDER.items()]),
-            stage=Case_(*[When(status=s, then=Value(n)) for n, s in enumerate(Status.values)]),
-            next_deadline=Subquery(next_deadline),
-            erased_at=F("applicant__erased_at"),
-        )
+        .annotate(erased_at=F("applicant__erased_at"))
         .prefetch_related(Prefetch("caseworkers", queryset=assignees, to_attr="assignees"))
     )
 
@@ -236,9 +238,9 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
             # An erased person's case keeps its code and dates; the list says so.
             status=str(ERASED) if case.erased_at else status_label(case.status),
             assignees=[user.username for user in case.assignees],
-            next_deadline=case.next_deadline,
-            overdue=case.next_deadline is not None
-            and case.next_deadline < today
+            next_deadline=case.next_deadline_on,
+            overdue=case.next_deadline_on is not None
+            and case.next_deadline_on < today
             and case.status != Status.CLOSED,
         )
         for case in cases
@@ -247,14 +249,14 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
 
 # --- sorting ------------------------------------------------------------------------------
 
-# Each sortable column: the annotation or field it sorts by, and its header. The case code
-# always breaks ties, so paging is stable.
+# Each sortable column: the stored field it sorts by (each has an index, models.Case.Meta),
+# and its header. The case code always breaks ties, so paging is stable.
 SORTS = {
     "code": ("code", gettext_lazy("Case")),
-    "priority": ("rank", gettext_lazy("Priority")),
+    "priority": ("priority_rank", gettext_lazy("Priority")),
     "status": ("stage", gettext_lazy("Status")),
     "destination": ("destination_state", gettext_lazy("Destination")),
-    "deadline": ("next_deadline", gettext_lazy("Next deadline")),
+    "deadline": ("next_deadline_on", gettext_lazy("Next deadline")),
     "activity": ("last_activity_at", gettext_lazy("Last activity")),
     "opened": ("opened_at", gettext_lazy("Opened")),
 }
@@ -275,11 +277,116 @@ COLUMNS: list[tuple[str | None, Any]] = [
 
 
 def ordering(sort: str) -> list[OrderBy]:
-    """Ascending ``name`` or descending ``-name``; cases without the value (no deadline
-    pending) come last either way."""
-    column = F(SORTS[sort.removeprefix("-")][0])
-    key = column.desc(nulls_last=True) if sort.startswith("-") else column.asc(nulls_last=True)
-    return [key, F("code").asc()]
+    """Ascending ``name`` or descending ``-name``, the code breaking ties the same way; cases
+    without the value (no deadline pending) come last either way."""
+    return _order(SORTS[sort.removeprefix("-")][0], ascending=not sort.startswith("-"))
+
+
+def _order(column: str, *, ascending: bool, nulls_last: bool = True) -> list[OrderBy]:
+    if column == "code":
+        return [F("code").asc() if ascending else F("code").desc()]
+    nulls = {"nulls_last": True} if nulls_last else {"nulls_first": True}
+    if ascending:
+        return [F(column).asc(**nulls), F("code").asc()]
+    return [F(column).desc(**nulls), F("code").desc()]
+
+
+# --- paging ---------------------------------------------------------------------------------
+#
+# By key, not by offset: a page is the 25 cases after (or before) a given case in the
+# sort's order, found by walking the sort's index from that case on, so page 2,000 costs
+# what page 1 costs and no page needs the cases counted. The links carry the case's id
+# (already in every case link), never its code or a value of a column.
+
+
+@dataclass(frozen=True)
+class Page:
+    cases: list[Case]
+    has_previous: bool
+    has_next: bool
+    at_start: bool
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def previous_id(self) -> str:
+        return str(self.cases[0].pk) if self.cases else ""
+
+    @property
+    def next_id(self) -> str:
+        return str(self.cases[-1].pk) if self.cases else ""
+
+
+def page_of(
+    cases: QuerySet[Case],
+    sort: str,
+    *,
+    after: uuid.UUID | None = None,
+    before: uuid.UUID | None = None,
+) -> Page:
+    """The page of ``cases`` in the order of ``sort`` that follows the case ``after``, or
+    precedes the case ``before``; the first page when neither is one of ``cases``."""
+    column = SORTS[sort.removeprefix("-")][0]
+    ascending = not sort.startswith("-")
+    edge = before or after
+    boundary = cases.filter(pk=edge).values(column, "code").first() if edge else None
+    backwards = boundary is not None and before is not None
+    # Going back is going forward in the opposite order (nulls then come first).
+    forward = ascending != backwards
+    rows = triage_rows(cases).order_by(*_order(column, ascending=forward, nulls_last=not backwards))
+    if boundary is not None:
+        rows = rows.filter(
+            _beyond(column, boundary[column], boundary["code"], forward, nulls_last=not backwards)
+        )
+    found = list(rows[: PAGE_SIZE + 1])
+    more = len(found) > PAGE_SIZE
+    found = found[:PAGE_SIZE]
+    if backwards:
+        found.reverse()
+        return Page(found, has_previous=more, has_next=True, at_start=not more)
+    return Page(found, has_previous=boundary is not None, has_next=more, at_start=boundary is None)
+
+
+def _beyond(column: str, value: Any, code: str, ascending: bool, *, nulls_last: bool) -> Q:
+    """The cases after (``value``, ``code``) in the order (column, code), both ascending or
+    both descending, with cases lacking a value last (or first)."""
+    sign = ">" if ascending else "<"
+    if column == "code":
+        return Q(_RowCompare([F("code")], sign, [Value(code)]))
+    field: Any = Case._meta.get_field(column)
+    if value is None:  # among the cases without a value
+        rest = Q(_RowCompare([F("code")], sign, [Value(code)]), **{f"{column}__isnull": True})
+        return rest if nulls_last else rest | Q(**{f"{column}__isnull": False})
+    later = Q(
+        _RowCompare([F(column), F("code")], sign, [Value(value, output_field=field), Value(code)])
+    )
+    return later | Q(**{f"{column}__isnull": True}) if nulls_last and field.null else later
+
+
+class _RowCompare(Func):
+    """``(a, b) > (x, y)``: a row-value comparison, which SQLite (3.15 and later) and
+    PostgreSQL both answer by walking an index on (a, b) from (x, y) on. (Django's own
+    tuple lookups expand it into ORs on SQLite, which no index serves.)"""
+
+    output_field = BooleanField()
+
+    def __init__(self, left: list[Any], operator: str, right: list[Any]) -> None:
+        super().__init__(*left, *right)
+        self.operator = operator
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        params: list[Any] = []
+        for expression in self.get_source_expressions():
+            sql, more = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(more)
+        half = len(parts) // 2
+        return f"({', '.join(parts[:half])}) {self.operator} ({', '.join(parts[half:])})", params
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ encrypted under their own data key; operational fields stay plaintext on purpose
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from casework.accounts.models import Organisation
+from casework.cases.workflow import Status
 from casework.lib.fields import (
     EncryptedDateField,
     EncryptedJSONField,
@@ -237,6 +239,9 @@ class Priority(models.TextChoices):
 
 
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "normal": 2, "info": 3}
+# A status's place in the workflow, the status sort of the case list (Case.stage). A new or
+# reordered status needs a data migration that sets Case.stage again.
+STAGES = {status: number for number, status in enumerate(Status.values)}
 
 
 class HoldReason(models.TextChoices):
@@ -294,14 +299,49 @@ class Case(EncryptedModel):
     retention_hold_until = models.DateField(_("details kept until"), null=True, blank=True)
     retention_hold_reason = models.CharField(_("reason"), max_length=20, blank=True)
     retention_hold_note = EncryptedTextField(_("explanation"))
+    # Sort keys of the case list, stored so that the database walks an index instead of
+    # computing them for every case (issue 15): the priority's urgency (0 most urgent), the
+    # status's place in the workflow, and the earliest deadline not done (services keep it
+    # with the deadlines: refresh_next_deadline).
+    priority_rank = models.PositiveSmallIntegerField(default=PRIORITY_ORDER[Priority.NORMAL])
+    stage = models.PositiveSmallIntegerField(default=0)
+    next_deadline_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        # One per sort of the case list, each ending in the code that breaks ties, so that
+        # any page of any sort is a walk along an index (list_views.page_of).
+        indexes = [
+            *(
+                models.Index(fields=["organisation", column, "code"], name=f"case_list_{name}")
+                for name, column in (
+                    ("priority", "priority_rank"),
+                    ("status", "stage"),
+                    ("destination", "destination_state"),
+                    ("deadline", "next_deadline_on"),
+                    ("activity", "last_activity_at"),
+                    ("opened", "opened_at"),
+                )
+            ),
+            models.Index(fields=["organisation", "code"], name="case_list_code"),
+        ]
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.set_sort_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "priority_rank", "stage"}
+        super().save(*args, **kwargs)
+
+    def set_sort_keys(self) -> None:
+        """The stored sort keys of priority and status (``bulk_create`` skips ``save``)."""
+        self.priority_rank = PRIORITY_ORDER.get(self.priority, len(PRIORITY_ORDER))
+        self.stage = STAGES.get(self.status, len(STAGES))
 
 
 class CaseStatusChange(EncryptedModel):

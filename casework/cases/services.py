@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
@@ -44,7 +45,7 @@ from casework.cases.models import (
 from casework.cases.workflow import VERIFIED_STEP, CaseFacts, Status, check_transition
 from casework.lib import datakeys
 from casework.lib.fields import EncryptedModel, encrypted_fields
-from casework.lib.files import read_encrypted, store_encrypted
+from casework.lib.files import STORE_ERRORS, read_encrypted, store_encrypted
 
 logger = logging.getLogger(__name__)
 
@@ -209,6 +210,7 @@ def _clear_plaintext(
         erased_at=erased_at,
     )
     Deadline.objects.filter(case_id__in=case_ids).delete()
+    Case.objects.filter(pk__in=case_ids).update(next_deadline_on=None)
     Document.objects.filter(applicant_id=applicant_id).update(sha256="", expires_at=None)
     Consent.objects.filter(applicant_id=applicant_id).update(counterparty="")
 
@@ -255,17 +257,29 @@ def _stored_files(applicant_id: uuid.UUID) -> list[str]:
     names = Document.objects.filter(applicant_id=applicant_id).values_list("storage_name")
     pdfs = Letter.objects.filter(applicant_id=applicant_id).values_list("pdf_storage_name")
     exports = ExportFile.objects.filter(applicant_id=applicant_id).values_list("storage_name")
-    found = [*names, *pdfs, *exports]
-    return sorted(name for (name,) in found if name and default_storage.exists(name))
+    found = sorted(name for (name,) in [*names, *pdfs, *exports] if name)
+    try:
+        return [name for name in found if default_storage.exists(name)]
+    except STORE_ERRORS:
+        # The store cannot say (an object store out of reach): the erasure goes on, since
+        # destroying the key is what makes the files unreadable, and every name counts as
+        # stored, to be deleted once committed or by erasing again.
+        return found
 
 
 def _delete_files(names: list[str]) -> None:
-    for name in names:
+    for done, name in enumerate(names):
         try:
             default_storage.delete(name)
-        except OSError:
-            # The name is random and the content unreadable without the destroyed key.
-            logger.exception("erasure: stored file %s not deleted; erase again", name)
+        except STORE_ERRORS:
+            # The name is random and the content unreadable without the destroyed key. The
+            # rest wait too: a store that failed once (out of reach, read-only) would make
+            # each of them wait for its timeouts in turn.
+            left = len(names) - done - 1
+            logger.exception(
+                "erasure: stored file %s not deleted, nor the %d after it; erase again", name, left
+            )
+            return
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -381,7 +395,19 @@ def case_touch(*, case_id: uuid.UUID) -> None:
     does not bump ``version``, so a note added meanwhile does not turn an open edit form
     into a conflict.
     """
-    Case.objects.filter(pk=case_id).update(last_activity_at=timezone.now())
+    Case.objects.filter(pk=case_id).update(
+        last_activity_at=timezone.now(), next_deadline_on=_earliest_open_deadline()
+    )
+
+
+def refresh_next_deadline(case_id: uuid.UUID) -> None:
+    """Store the case's earliest deadline not done, the list's "Next deadline" (issue 15)."""
+    Case.objects.filter(pk=case_id).update(next_deadline_on=_earliest_open_deadline())
+
+
+def _earliest_open_deadline() -> Subquery:
+    earliest = Deadline.objects.filter(case_id=OuterRef("pk"), done=False).order_by("due_on")
+    return Subquery(earliest.values("due_on")[:1])
 
 
 @transaction.atomic
@@ -808,6 +834,7 @@ def deadlines_refresh(case: Case) -> None:
             due_on=due_on,
             automatic=True,
         )
+    refresh_next_deadline(case.pk)
 
 
 @transaction.atomic

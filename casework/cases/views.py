@@ -53,13 +53,16 @@ from casework.cases.models import (
     Case,
     Document,
     DocumentType,
+    Mission,
     Priority,
+    Route,
 )
-from casework.cases.uploads import EXTENSIONS
+from casework.cases.uploads import EXTENSIONS, refused_by_store
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.letters.forms import LetterRequestForm
 from casework.lib.datakeys import preload
 from casework.lib.fields import search
+from casework.lib.files import STORE_ERRORS
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 
@@ -203,6 +206,16 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     deadlines = list(case.deadlines.all())
     today = timezone.localdate()
     open_deadlines = [d for d in deadlines if not d.done]
+    # Read once for the page: the lists and the forms' choices share them (issue 15).
+    attempts = list(case.visa_applications.select_related("route", "mission"))
+    documents = list(case.documents.all())
+    forms = {
+        "route_form": extra.pop("route_form", None) or RouteAttemptForm(),
+        "consent_form": extra.pop("consent_form", None) or ConsentForm(),
+        "letter_form": extra.pop("letter_form", None)
+        or LetterRequestForm(case=case, attempts=attempts),
+    }
+    _choices_once(forms, attempts, documents)
     return {
         "case": case,
         "applicant": case.applicant,
@@ -217,16 +230,14 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "note_form": extra.pop("note", None) or NoteForm(),
         "narrative_form": extra.pop("narrative_form", None) or NarrativeAppendForm(),
         "upload_form": extra.pop("upload", None) or UploadForm(),
-        "route_form": extra.pop("route_form", None) or RouteAttemptForm(),
-        "consent_form": extra.pop("consent_form", None) or ConsentForm(),
         "deadline_form": extra.pop("deadline_form", None) or DeadlineForm(),
-        "letter_form": extra.pop("letter_form", None) or LetterRequestForm(case=case),
+        **forms,
         "letters": case.letters.select_related("attempt__route"),
         "deadlines": deadlines,
-        "attempts": case.visa_applications.select_related("route", "mission"),
-        "missing_documents": _missing_documents(case),
+        "attempts": attempts,
+        "missing_documents": _missing_documents(attempts, documents),
         **_consent_status(case),
-        "documents": case.documents.all(),
+        "documents": documents,
         "history": case.history.select_related("by"),
         "subject_requests": case.subject_requests.all() if manage else [],
         "transition": transition,
@@ -235,6 +246,30 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "status_label": Status(case.status).label,
         **extra,
     }
+
+
+def _choices_once(forms: dict[str, Any], attempts: list[Any], documents: list[Any]) -> None:
+    """The case page's forms offer routes, missions, route attempts and documents: each list
+    is read once for the page instead of once per form. What a form accepts when sent is
+    still checked against its own queryset."""
+    routes = list(Route.objects.all())
+    missions = list(Mission.objects.all())
+    open_routes = [r for r in routes if r.status != Route.Status.SUSPENDED]
+    fields: dict[tuple[str, str], list[Any]] = {
+        ("route_form", "route"): open_routes,
+        ("route_form", "mission"): missions,
+        ("consent_form", "route"): routes,
+        ("letter_form", "mission"): missions,
+        ("letter_form", "attempt"): attempts,
+        ("letter_form", "annexes"): documents,
+    }
+    for (form, name), objects in fields.items():
+        field: Any = forms[form].fields[name]
+        iterator = field.iterator(field)
+        choices = [iterator.choice(obj) for obj in objects]
+        if getattr(field, "empty_label", None) is not None:
+            choices.insert(0, ("", field.empty_label))
+        field.choices = choices
 
 
 def _consent_status(case: Case) -> dict[str, Any]:
@@ -272,12 +307,12 @@ def _assign_form(case: Case, assignees: list[Any]) -> AssignForm:
     )
 
 
-def _missing_documents(case: Case) -> list[str] | None:
-    """The current route's checklist less the document types already uploaded."""
-    attempt = services.current_attempt(case)
-    if attempt is None:
+def _missing_documents(attempts: list[Any], documents: list[Any]) -> list[str] | None:
+    """The current (latest) route attempt's checklist less the document types uploaded."""
+    if not attempts:
         return None
-    have = set(case.documents.values_list("doc_type", flat=True))
+    attempt = max(attempts, key=lambda a: a.created_at)
+    have = {document.doc_type for document in documents}
     labels = dict(DocumentType.choices)
     return [str(labels.get(t, t)) for t in attempt.route.checklist if t not in have]
 
@@ -525,16 +560,20 @@ def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        services.document_upload(
-            actor=request.user,
-            case=case,
-            content=upload.read(),
-            kind=upload.kind,
-            doc_type=form.cleaned_data["doc_type"],
-            title=form.cleaned_data["title"] or None,
-            details=_document_details(form.cleaned_data),
-            request=request,
-        )
+        try:
+            services.document_upload(
+                actor=request.user,
+                case=case,
+                content=upload.read(),
+                kind=upload.kind,
+                doc_type=form.cleaned_data["doc_type"],
+                title=form.cleaned_data["title"] or None,
+                details=_document_details(form.cleaned_data),
+                request=request,
+            )
+        except STORE_ERRORS as problem:  # the file store refused it; nothing was recorded
+            form.add_error("file", refused_by_store(problem))
+            return render_detail(request, case, status=503, upload=form)
         return back_to(request, case, "documents", _("The document was encrypted and stored."))
     return render_detail(request, case, status=400, upload=form)
 

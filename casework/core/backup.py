@@ -7,7 +7,8 @@ byte). Its members, in this order:
   (``pg_dump --format=custom``): the native copy of the database;
 - ``data/dumpdata.jsonl``: Django's ``dumpdata`` of the same snapshot, one object a line, so
   that a SQLite backup can be restored into PostgreSQL (and back);
-- ``files/<storage name>``: every stored file, ciphertext already (value tokens);
+- ``files/<storage name>``: every stored file, ciphertext already (value tokens), from the
+  data directory or, with ``CASEWORK_STORAGE=s3``, every object of the bucket;
 - ``manifest.json``: every member above with its size and SHA-256, the application version,
   the applied migrations, the database vendor, the audit chain head and the time;
 - ``manifest.sig``: the Ed25519 signature, by the audit signing key, of
@@ -18,7 +19,8 @@ refused by path before anything is written, and every stored file must be a valu
 Without the installation's key file a backup is unreadable; that is the point.
 
 Restore checks the signature, the set of members and every SHA-256 before it writes
-anything; refuses a target database with application data or a non-empty file store; then
+anything; refuses a target database with application data or a non-empty file store (a
+folder or a bucket, whichever is configured: an archive of one restores into the other); then
 loads, copies the files, verifies the audit log and decrypts a sample of every kind of
 encrypted record inside one transaction, and keeps nothing unless all of that passes.
 """
@@ -31,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import shutil
 import sqlite3
@@ -53,7 +56,8 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.core.serializers import base as serializer_base
@@ -65,6 +69,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
+from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
 
 from casework.audit.models import Action, AuditEvent, ChainHead
 from casework.audit.services import record
@@ -76,7 +81,7 @@ from casework.cases.models import Document
 from casework.letters.models import Letter
 from casework.lib import datakeys
 from casework.lib.fields import Ciphertext, EncryptedField, EncryptedModel, encrypted_fields
-from casework.lib.files import read_encrypted
+from casework.lib.files import STORE_ERRORS, read_encrypted
 from casework.lib.keys import key_file_path
 from crypto import TOKEN_VERSION, CryptoError, DecryptionError
 
@@ -211,11 +216,40 @@ def refuse_secret(path: Path) -> None:
             )
 
 
-def _file_store() -> Path:
+def _storage() -> Storage:
+    """The configured file store: a folder (FileSystemStorage) or a bucket (S3Storage)."""
     storage = storages["default"]
-    if not isinstance(storage, FileSystemStorage):
-        raise BackupError("refused: backup and restore support the file-system storage only")
-    return Path(storage.location)
+    if not isinstance(storage, FileSystemStorage | S3Storage):
+        raise BackupError(
+            "refused: backup and restore support the file-system storage and S3-compatible "
+            "object stores only"
+        )
+    return storage
+
+
+def _folder(storage: Storage) -> Path | None:
+    """The file-system store's folder; None for an object store."""
+    return Path(storage.location) if isinstance(storage, FileSystemStorage) else None
+
+
+def _object_names(storage: Storage, folder: str = "") -> Iterator[str]:
+    """Every name in an object store, folder by folder ("folders" are key prefixes)."""
+    folders, names = storage.listdir(folder)
+    for name in sorted(names):
+        yield posixpath.join(folder, name)
+    for inner in sorted(folders):
+        yield from _object_names(storage, posixpath.join(folder, inner))
+
+
+@contextmanager
+def _object_store() -> Iterator[None]:
+    """An object store's failure (an unreachable endpoint, a refused request) as one line."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except STORE_ERRORS as problem:
+        raise BackupError(f"the object store failed: {_first_line(problem)}") from None
 
 
 # --- backup ---------------------------------------------------------------------------------
@@ -233,8 +267,10 @@ class _Snapshot:
 def create_backup(out: Path, *, meter: MeterFactory | None = None) -> BackupResult:
     """Write the archive to ``out`` (via ``out.partial``, fsync, rename): all or nothing."""
     meter = meter or _silent
-    store = _file_store()
-    _check_destination(out, store)
+    storage = _storage()
+    folder = _folder(storage)
+    if folder is not None:
+        _check_destination(out, folder)
     try:
         key = signing_key()
         check_audit_signer(key)
@@ -246,7 +282,7 @@ def create_backup(out: Path, *, meter: MeterFactory | None = None) -> BackupResu
         snapshot = _snapshot(staging)
         # Files after the database: a file the snapshot names was stored before it was taken
         # and stored files are never rewritten; a newer file is an orphan, restored harmlessly.
-        stored = _stored_files(store)
+        stored = _stored_files(folder) if folder is not None else _downloaded(storage, staging)
         members = [*snapshot.members, *stored]
         for _, path in members:
             refuse_secret(path)
@@ -579,6 +615,30 @@ def _stored_files(store: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def _downloaded(storage: Storage, staging: Path) -> list[tuple[str, Path]]:
+    """Every object in the bucket as ``files/<storage name>``, copied into the private staging
+    folder (ciphertext, as the bucket holds it) and checked as a stored file is."""
+    found = []
+    with _object_store():
+        names = list(_object_names(storage))
+    for name in names:
+        member = FILES_PREFIX + name
+        if not valid_member_name(member):
+            raise BackupError(f"refused: the bucket holds {name!r}, not a file the store writes")
+        path = staging / member
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            with _object_store(), storage.open(name, "rb") as source:
+                content = source.read()
+        except FileNotFoundError:
+            continue  # deleted since it was listed: an erased person's file, an old export
+        with open(path, "xb", opener=_private_opener) as out:  # noqa: PTH123 - the opener
+            out.write(content)
+        _refuse_plaintext(path)
+        found.append((member, path))
+    return found
+
+
 def _refuse_plaintext(path: Path) -> None:
     """A stored file is exactly one value token: version byte 0x01, nonce, ciphertext, tag."""
     with path.open("rb") as handle:
@@ -772,11 +832,11 @@ def restore_backup(
         stack.enter_context(tar)
         checked = _checked_archive(tar, meter)
         _check_migrations(checked.manifest)
-        store = _file_store()
+        storage = _storage()
         new_sqlite_file = _new_sqlite_file()
         try:
-            _refuse_unless_empty(store)
-            result = _restore(checked, store, logical=logical, meter=meter)
+            _refuse_unless_empty(storage)
+            result = _restore(checked, storage, logical=logical, meter=meter)
         except BaseException:
             if new_sqlite_file is not None:
                 _remove_sqlite_file(new_sqlite_file)
@@ -990,7 +1050,7 @@ def _model_tables() -> dict[str, type[models.Model]]:
     return tables
 
 
-def _refuse_unless_empty(store: Path) -> None:
+def _refuse_unless_empty(storage: Storage) -> None:
     existing = set(connection.introspection.table_names())
     for table, model in _model_tables().items():
         if table not in existing or model._meta.label_lower in _SEEDED:
@@ -1002,8 +1062,13 @@ def _refuse_unless_empty(store: Path) -> None:
             )
     if ChainHead._meta.db_table in existing and ChainHead.objects.exclude(seq=0).exists():
         raise BackupError("refused: the target database's audit log is not empty")
+    store = _folder(storage)
+    if store is None:
+        with _object_store():
+            if next(_object_names(storage), None) is not None:
+                raise BackupError("refused: the bucket (CASEWORK_S3_BUCKET) is not empty")
     # Only empty folders may be there: no file, and no link that would lead the copy elsewhere.
-    if store.exists() and any(p.is_symlink() or not p.is_dir() for p in store.rglob("*")):
+    elif store.exists() and any(p.is_symlink() or not p.is_dir() for p in store.rglob("*")):
         raise BackupError(f"refused: the file store {store} is not empty")
 
 
@@ -1011,7 +1076,7 @@ def _refuse_unless_empty(store: Path) -> None:
 
 
 def _restore(
-    archive: _Archive, store: Path, *, logical: bool, meter: MeterFactory
+    archive: _Archive, storage: Storage, *, logical: bool, meter: MeterFactory
 ) -> RestoreResult:
     vendor = archive.manifest["database"]["vendor"]
     native = vendor == connection.vendor and not logical
@@ -1021,7 +1086,7 @@ def _restore(
         # SQLite cannot change its schema inside a transaction; a new file is removed again
         # if the restore fails (restore_backup).
         call_command("migrate", interactive=False, verbosity=0)
-    copied = _Copied()
+    copied = _Copied(storage)
     with _staging(".restore-") as staging:
         dump = _extract(archive, member, staging)
         try:
@@ -1033,7 +1098,7 @@ def _restore(
                         call_command("migrate", interactive=False, verbosity=0)
                     _load(dump, vendor=vendor, native=native, staging=staging)
                     ContentType.objects.clear_cache()
-                    files = _copy_files(archive, store, copied, meter)
+                    files = _copy_files(archive, storage, copied, meter)
                     entries, records, decrypted = _verify_restored(archive.manifest)
         except BaseException as problem:
             copied.remove()
@@ -1041,7 +1106,8 @@ def _restore(
             if isinstance(problem, BackupError):
                 raise
             if isinstance(
-                problem, (DatabaseError, OSError, ValueError, serializer_base.DeserializationError)
+                problem,
+                (DatabaseError, ValueError, serializer_base.DeserializationError, *STORE_ERRORS),
             ):
                 raise BackupError(
                     f"restore failed, nothing was kept: {type(problem).__name__}: "
@@ -1300,11 +1366,14 @@ def _insert_links(cursor: Any, relation: Any, pk: Any, related: list[Any]) -> No
 
 
 class _Copied:
-    """Files and folders a restore created in the store: removed again if it fails."""
+    """Files and folders (or objects) a restore created in the store: removed again if it
+    fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
         self.files: list[Path] = []
         self.folders: list[Path] = []
+        self.objects: list[str] = []
 
     def folder(self, path: Path) -> None:
         missing = [p for p in [path, *path.parents] if not p.exists()]
@@ -1313,6 +1382,9 @@ class _Copied:
             self.folders.append(folder)
 
     def remove(self) -> None:
+        for name in reversed(self.objects):
+            with suppress(*STORE_ERRORS):  # left behind: the next restore refuses the bucket
+                self.storage.delete(name)
         for path in reversed(self.files):
             path.unlink(missing_ok=True)
         for folder in reversed(self.folders):
@@ -1320,10 +1392,14 @@ class _Copied:
                 folder.rmdir()
 
 
-def _copy_files(archive: _Archive, store: Path, copied: _Copied, meter: MeterFactory) -> int:
+def _copy_files(archive: _Archive, storage: Storage, copied: _Copied, meter: MeterFactory) -> int:
     names = [name for name in archive.listed if name.startswith(FILES_PREFIX)]
     progress = meter(sum(archive.listed[name]["size"] for name in names), "copying files")
+    store = _folder(storage)
     for name in names:
+        if store is None:
+            progress.advance(_upload(archive, name, storage, copied))
+            continue
         path = store / name[len(FILES_PREFIX) :]
         copied.folder(path.parent)
         with open(path, "xb", opener=_private_opener) as out:  # noqa: PTH123 - the opener
@@ -1331,6 +1407,20 @@ def _copy_files(archive: _Archive, store: Path, copied: _Copied, meter: MeterFac
             progress.advance(_copy_checked(archive, name, out))
     progress.finish()
     return len(names)
+
+
+def _upload(archive: _Archive, member: str, storage: Storage, copied: _Copied) -> int:
+    """One stored file into the bucket under its own name, its SHA-256 checked before."""
+    entry = archive.listed[member]
+    content = b"".join(_chunks(archive.tar, archive.members[member]))
+    if len(content) != entry["size"] or hashlib.sha256(content).hexdigest() != entry["sha256"]:
+        raise BackupError(f"refused: {member} changed while it was being restored")
+    name = member[len(FILES_PREFIX) :]
+    saved = storage.save(name, ContentFile(content))
+    copied.objects.append(saved)
+    if saved != name:  # never overwritten (file_overwrite off): it appeared meanwhile
+        raise BackupError(f"refused: {name} appeared in the bucket during the restore")
+    return len(content)
 
 
 def _verify_restored(manifest: dict[str, Any]) -> tuple[int, int, int]:
@@ -1393,10 +1483,12 @@ _WRONG_KEYS = (
 
 def _decrypt_files(purpose: str) -> int:
     model, name_field, digest_field = FILE_PURPOSES[purpose]
-    rows = model._base_manager.exclude(**{name_field: ""})
-    store = _file_store()
+    # An erased person's files were deleted on purpose (their rows keep the names, so that
+    # erasing again deletes what a failed deletion left): the archive rightly lacks them.
+    rows = model._base_manager.exclude(**{name_field: ""}).filter(applicant__erased_at=None)
+    holds = _holder(storages["default"])
     for name in rows.values_list(name_field, flat=True).iterator():
-        if not (store / name).is_file():
+        if not holds(name):
             raise BackupError(f"refused: a restored {purpose} names a file the archive lacks")
     decrypted = 0
     for row in rows.order_by("?")[: FILE_SAMPLE * 3]:
@@ -1417,6 +1509,14 @@ def _decrypt_files(purpose: str) -> int:
             raise BackupError(f"refused: a restored {purpose} file does not match its SHA-256")
         decrypted += 1
     return decrypted
+
+
+def _holder(storage: Storage) -> Callable[[str], bool]:
+    """Whether the store holds a name: a file in the folder, or an object listed (once)."""
+    store = _folder(storage)
+    if store is not None:
+        return lambda name: (store / name).is_file()
+    return set(_object_names(storage)).__contains__
 
 
 # --- messages --------------------------------------------------------------------------------

@@ -1194,6 +1194,7 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                 if status == S.CLOSED:
                     case.closed_at = now
                     case.closure_reason = rng.choice(CLOSURE_REASONS)
+                case.set_sort_keys()  # what save() would have done
                 key = DataKey(
                     subject_id=applicant.pk,
                     subject_type=DataKey.SubjectType.APPLICANT,

@@ -88,14 +88,20 @@ class LetterRequestForm(LetterFieldsForm):
 
     field_order = ["attempt", "language"]
 
-    def __init__(self, *args: Any, case: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case: Any, attempts: list[Any] | None = None, **kwargs: Any
+    ) -> None:
+        """``attempts``: the case's route attempts when the caller has read them already."""
         kwargs.setdefault("auto_id", "letters_%s")
         super().__init__(*args, case=case, **kwargs)
-        attempts = case.visa_applications.select_related("route", "mission")
-        self.fields["attempt"].queryset = attempts  # type: ignore[attr-defined]
+        found = case.visa_applications.select_related("route", "mission")
+        self.fields["attempt"].queryset = found  # type: ignore[attr-defined]
         # A letter is usually for the route being tried now, the latest attempt, and goes
         # via that attempt's mission.
-        latest = attempts.order_by("-created_at").first()
+        if attempts is None:
+            latest = found.order_by("-created_at").first()
+        else:
+            latest = max(attempts, key=lambda a: a.created_at, default=None)
         self.fields["attempt"].initial = latest
         self.fields["mission"].initial = latest.mission if latest is not None else None
         self.fields["attempt"].label_from_instance = attempt_label  # type: ignore[attr-defined]

@@ -369,17 +369,20 @@ def search(
     model = queryset.model
     fields = [model._meta.get_field(name) for name in field_names]
     wanted: dict[str, str] = {}
-    candidates: dict[Any, Any] = {}
+    parts = []
     for field in fields:
         assert isinstance(field, EncryptedField) and field.blind_index
         index = index_value(field, organisation_id, query)
         if index is None:
             continue
         wanted[field.name] = NORMALISERS[field.blind_index](query)
-        # One query per column, not an OR: each then uses its (organisation, index) index;
-        # SQLite plans an OR across them as a walk of the whole organisation.
-        for obj in queryset.filter(**{field.index_field_name: index}):
-            candidates.setdefault(obj.pk, obj)
+        # A UNION of one part per column, not an OR: each part uses its (organisation,
+        # index) index; SQLite plans an OR across them as a walk of the whole organisation.
+        parts.append(queryset.filter(**{field.index_field_name: index}).order_by())
+    if not parts:
+        return []
+    found = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    candidates = {obj.pk: obj for obj in found}
     datakeys.preload(obj.data_subject_id() for obj in candidates.values())
     return [obj for obj in candidates.values() if _matches(obj, fields, wanted)]
 
