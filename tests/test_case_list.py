@@ -706,3 +706,49 @@ def test_the_stored_ranks_follow_priority_and_status(coordinator):
     case.save(update_fields=["priority", "status"])
     fresh = Case.objects.get(pk=case.pk)
     assert (fresh.priority_rank, fresh.stage) == (0, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_existing_cases_their_sort_keys(organisation):
+    """0018 fills the stored sort keys of cases that existed before it (issue 15)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from casework.cases.models import Deadline
+    from tests.factories import make_applicant
+
+    soon = timezone.localdate() + timedelta(days=3)
+    urgent = Case(
+        organisation=organisation, applicant=make_applicant(organisation), code="SP-00-AAAA"
+    )
+    urgent.save()
+    plain = Case(
+        organisation=organisation, applicant=make_applicant(organisation), code="SP-00-BBBB"
+    )
+    plain.save()
+    Deadline.objects.create(organisation=organisation, case=urgent, kind="check_in", due_on=soon)
+    Deadline.objects.create(
+        organisation=organisation,
+        case=urgent,
+        kind="check_in",
+        due_on=soon - timedelta(9),
+        done=True,
+    )
+    # As a case row looked before 0018: none of its sort keys kept.
+    Case.objects.filter(pk=urgent.pk).update(priority="urgent", status="screening")
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate([("cases", "0017_subject_request")])
+        executor.loader.build_graph()
+        executor.migrate([("cases", "0018_case_list_sort_keys")])
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(leaves)
+    keys = {
+        code: (rank, stage, due)
+        for code, rank, stage, due in Case.objects.values_list(
+            "code", "priority_rank", "stage", "next_deadline_on"
+        )
+    }
+    assert keys == {"SP-00-AAAA": (1, 1, soon), "SP-00-BBBB": (2, 0, None)}

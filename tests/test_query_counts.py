@@ -24,10 +24,13 @@ from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
-LIST_CEILING = 8  # the target
-CASE_PAGE_CEILING = 20  # the target is 12: see README, "Performance"
-DASHBOARD_CEILING = 21
-SEARCH_CEILING = 8
+# An audit entry is two statements on SQLite (the chain head, the entry) and three on
+# PostgreSQL (the append lock first: audit.services).
+AUDIT = 3 if connection.vendor == "postgresql" else 2
+LIST_CEILING = 8  # the target, on both engines
+CASE_PAGE_CEILING = 18 + AUDIT  # the target is 12: see README, "Performance"
+DASHBOARD_CEILING = 18 + AUDIT
+SEARCH_CEILING = 6 + AUDIT
 
 
 def queries(client, url, data=None) -> list[str]:

@@ -13,7 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    CharField,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -209,14 +220,32 @@ def with_letter_draft(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def triage_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """The columns of the lists (the sort keys are stored on the case), and the assignees,
-    fetched for the rows shown only."""
-    assignees = User.objects.only("id", "username").order_by("username")
-    return (
-        cases.only(*LIST_COLUMNS)
-        .annotate(erased_at=F("applicant__erased_at"))
-        .prefetch_related(Prefetch("caseworkers", queryset=assignees, to_attr="assignees"))
+    """The columns of the lists (the sort keys are stored on the case), the assignees'
+    usernames included, computed for the rows shown only: one query for a page."""
+    names = (
+        User.objects.filter(assigned_cases=OuterRef("pk"))
+        .order_by()
+        .values("assigned_cases")
+        .annotate(names=_JoinedNames(F("username"), Value(NAME_SEPARATOR)))
+        .values("names")
     )
+    return cases.only(*LIST_COLUMNS).annotate(
+        erased_at=F("applicant__erased_at"), assignee_names=Subquery(names)
+    )
+
+
+NAME_SEPARATOR = "\x1f"  # the unit separator: no username holds it
+
+
+class _JoinedNames(Aggregate):
+    """Values joined by a separator: STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite (in
+    no particular order; case_rows sorts them)."""
+
+    function = "STRING_AGG"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
 
 
 @dataclass(frozen=True)
@@ -237,7 +266,9 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
             case=case,
             # An erased person's case keeps its code and dates; the list says so.
             status=str(ERASED) if case.erased_at else status_label(case.status),
-            assignees=[user.username for user in case.assignees],
+            assignees=sorted(case.assignee_names.split(NAME_SEPARATOR))
+            if case.assignee_names
+            else [],
             next_deadline=case.next_deadline_on,
             overdue=case.next_deadline_on is not None
             and case.next_deadline_on < today

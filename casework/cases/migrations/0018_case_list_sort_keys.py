@@ -50,7 +50,6 @@ class Migration(migrations.Migration):
             name='stage',
             field=models.PositiveSmallIntegerField(default=0),
         ),
-        migrations.RunPython(set_sort_keys, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='case',
             index=models.Index(fields=['organisation', 'priority_rank', 'code'], name='case_list_priority'),
@@ -79,4 +78,7 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(fields=['organisation', 'code'], name='case_list_code'),
         ),
+        # After the indexes: PostgreSQL refuses CREATE INDEX on a table with pending
+        # trigger events (the updates' deferred foreign-key checks).
+        migrations.RunPython(set_sort_keys, migrations.RunPython.noop),
     ]
