@@ -734,8 +734,14 @@ def test_the_migration_gives_existing_cases_their_sort_keys(organisation):
         due_on=soon - timedelta(9),
         done=True,
     )
+    from casework.accounts.models import User
+
+    worker = User.objects.create_user("mig-worker", organisation=organisation)
+    Case.caseworkers.through.objects.create(case_id=urgent.pk, user_id=worker.pk)
     # As a case row looked before 0018: none of its sort keys kept.
-    Case.objects.filter(pk=urgent.pk).update(priority="urgent", status="screening")
+    Case.objects.filter(pk=urgent.pk).update(
+        priority="urgent", status="screening", has_caseworker=False
+    )
     executor = MigrationExecutor(connection)
     leaves = executor.loader.graph.leaf_nodes()
     try:
@@ -746,9 +752,28 @@ def test_the_migration_gives_existing_cases_their_sort_keys(organisation):
         executor.loader.build_graph()
         executor.migrate(leaves)
     keys = {
-        code: (rank, stage, due)
-        for code, rank, stage, due in Case.objects.values_list(
-            "code", "priority_rank", "stage", "next_deadline_on"
+        code: (rank, stage, due, assigned)
+        for code, rank, stage, due, assigned in Case.objects.values_list(
+            "code", "priority_rank", "stage", "next_deadline_on", "has_caseworker"
         )
     }
-    assert keys == {"SP-00-AAAA": (1, 1, soon), "SP-00-BBBB": (2, 0, None)}
+    assert keys == {"SP-00-AAAA": (1, 1, soon, True), "SP-00-BBBB": (2, 0, None, False)}
+
+
+def test_the_stored_assignment_follows_every_change(coordinator, caseworker, bob):
+    """The unassigned queue reads a stored flag (issue 15); it must say what the assignments
+    say after each change."""
+
+    def assigned(case):
+        return Case.objects.get(pk=case.pk).has_caseworker
+
+    case = open_case(coordinator)
+    assert not assigned(case)
+    services.case_assign(actor=coordinator, case=case, caseworkers=[caseworker, bob])
+    assert assigned(case)
+    services.case_assign(actor=coordinator, case=case, caseworkers=[bob])
+    assert assigned(case)
+    services.case_assign(actor=coordinator, case=case, caseworkers=[])
+    assert not assigned(case)
+    own = open_case(caseworker)  # opened by a caseworker: assigned to them
+    assert assigned(own)

@@ -200,7 +200,7 @@ def _as_param(value: str | bool) -> str:
 
 def unassigned(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Open cases no caseworker is assigned to: the coordinator's queue."""
-    return cases.exclude(status=Status.CLOSED).filter(caseworkers__isnull=True)
+    return cases.exclude(status=Status.CLOSED).filter(has_caseworker=False)
 
 
 def overdue(cases: QuerySet[Case], today: datetime.date) -> QuerySet[Case]:

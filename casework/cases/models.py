@@ -306,6 +306,9 @@ class Case(EncryptedModel):
     priority_rank = models.PositiveSmallIntegerField(default=PRIORITY_ORDER[Priority.NORMAL])
     stage = models.PositiveSmallIntegerField(default=0)
     next_deadline_on = models.DateField(null=True, blank=True)
+    # Whether any caseworker is assigned (services._grant and _revoke keep it), so that the
+    # coordinators' "unassigned" queue is an index lookup, not a walk of every case.
+    has_caseworker = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -326,6 +329,9 @@ class Case(EncryptedModel):
                 )
             ),
             models.Index(fields=["organisation", "code"], name="case_list_code"),
+            models.Index(fields=["organisation", "has_caseworker"], name="case_assigned"),
+            # Retention's notice looks only at people with a case closed long enough ago.
+            models.Index(fields=["organisation", "closed_at"], name="case_closed"),
         ]
 
     def __str__(self) -> str:

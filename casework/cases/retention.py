@@ -128,11 +128,19 @@ def upcoming(
     that has not happened yet), soonest first; ``cases`` narrows them (a coordinator's
     visible cases)."""
     horizon = now + datetime.timedelta(days=NOTICE_DAYS)
+    cutoff = months_before(horizon, organisation.retention_details_months)
+    # Only people with a case closed before the cutoff can be due: found through the index
+    # on (organisation, closed_at) first, so the dashboard does not group every person of
+    # the organisation on each visit (issue 15).
+    closed_long_ago = Case.objects.filter(organisation=organisation, closed_at__lte=cutoff).values(
+        "applicant_id"
+    )
     people = {
         person.pk: details_due_on(organisation, person.last_closed, person.held_until)
         for person in _closed_people(organisation).filter(
             Q(held_until__isnull=True) | Q(held_until__lt=timezone.localtime(horizon).date()),
-            last_closed__lte=months_before(horizon, organisation.retention_details_months),
+            pk__in=closed_long_ago,
+            last_closed__lte=cutoff,
         )
     }
     if not people:

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
@@ -380,12 +380,17 @@ def _grant(user: Any, case: Case) -> None:
     case.caseworkers.add(user)
     assign_perm("cases.view_case", user, case)
     assign_perm("cases.change_case", user, case)
+    Case.objects.filter(pk=case.pk).update(has_caseworker=True)
+    case.has_caseworker = True
 
 
 def _revoke(user: Any, case: Case) -> None:
     case.caseworkers.remove(user)
     remove_perm("cases.view_case", user, case)
     remove_perm("cases.change_case", user, case)
+    assigned = Case.caseworkers.through.objects.filter(case_id=OuterRef("pk"))
+    Case.objects.filter(pk=case.pk).update(has_caseworker=Exists(assigned))
+    case.has_caseworker = case.caseworkers.exists()
 
 
 def case_touch(*, case_id: uuid.UUID) -> None:

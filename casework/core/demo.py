@@ -1195,6 +1195,7 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                     case.closed_at = now
                     case.closure_reason = rng.choice(CLOSURE_REASONS)
                 case.set_sort_keys()  # what save() would have done
+                case.has_caseworker = True  # assigned to the demo caseworker below
                 key = DataKey(
                     subject_id=applicant.pk,
                     subject_type=DataKey.SubjectType.APPLICANT,

@@ -26,7 +26,7 @@ from casework.audit.services import record
 from casework.cases import retention, subject_requests
 from casework.cases.access import visible_cases
 from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
-from casework.cases.models import Case, Deadline
+from casework.cases.models import STAGES, Case, Deadline
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
 
@@ -62,10 +62,16 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     today = timezone.localdate()
     visible = visible_cases(user)
     cases = visible.exclude(status=Status.CLOSED)
-    open_count = cases.count()
     mine = triage_rows(cases).order_by(*ordering(DEFAULT_SORT))[:25]
-    counts = {row["status"]: row["n"] for row in cases.values("status").annotate(n=Count("id"))}
-    by_status = [(Status(value).label, counts[value]) for value in Status.values if value in counts]
+    # One count by the stored stage, which the (organisation, stage, code) index answers
+    # without reading the cases themselves (issue 15).
+    counts = {row["stage"]: row["n"] for row in visible.values("stage").annotate(n=Count("*"))}
+    by_status = [
+        (Status(value).label, counts[stage])
+        for value, stage in STAGES.items()
+        if stage in counts and value != Status.CLOSED
+    ]
+    open_count = sum(n for _label, n in by_status)
     soon = today + timedelta(days=14)
     deadlines = (
         Deadline.objects.filter(case__in=cases, done=False, due_on__lte=soon)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 # As they were when this migration was written (cases.models.PRIORITY_ORDER and STAGES).
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "normal": 2, "info": 3}
@@ -24,6 +24,8 @@ def set_sort_keys(apps, schema_editor):
         Case.objects.filter(status=status).update(stage=stage)
     earliest = Deadline.objects.filter(case_id=OuterRef("pk"), done=False).order_by("due_on")
     Case.objects.update(next_deadline_on=Subquery(earliest.values("due_on")[:1]))
+    assigned = Case.caseworkers.through.objects.filter(case_id=OuterRef("pk"))
+    Case.objects.filter(Exists(assigned)).update(has_caseworker=True)
 
 
 class Migration(migrations.Migration):
@@ -77,6 +79,19 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='case',
             index=models.Index(fields=['organisation', 'code'], name='case_list_code'),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='has_caseworker',
+            field=models.BooleanField(default=False),
+        ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(fields=['organisation', 'has_caseworker'], name='case_assigned'),
+        ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(fields=['organisation', 'closed_at'], name='case_closed'),
         ),
         # After the indexes: PostgreSQL refuses CREATE INDEX on a table with pending
         # trigger events (the updates' deferred foreign-key checks).
