@@ -85,9 +85,13 @@ mutation: $(VENV)/.installed-dev compilemessages
 	  $(CURDIR)/$(BIN)/mutmut run $(foreach m,$(MUTANTS_audit),'$(m)') >mutmut.log 2>&1 || { tail -40 mutmut.log; exit 1; }
 	@$(BIN)/python tests/crypto/mutation/score.py $(MUTATION_AREAS)
 
+# Every benchmark on SQLite and on PostgreSQL (127.0.0.1:5432, or DATABASE_URL), then the
+# load test: one table, and bench/results/latest.json. 100,000 applicants and 1,000,000 audit
+# entries; run it on a quiet machine (README, "Benchmarks"). A quick run, written to
+# bench/results/quick.json instead: make bench BENCH_ARGS="--applicants 5000 --audit-entries 20000"
+BENCH_ARGS ?=
 bench: $(VENV)/.installed-dev
-	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; \
-	  CASEWORK_DATA_DIR=$(CURDIR)/var/bench $(BIN)/python "$$script" || exit 1; done
+	CASEWORK_DATA_DIR=$(CURDIR)/var/bench $(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 system-packages:
 	@sh scripts/check-system-packages

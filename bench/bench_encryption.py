@@ -1,11 +1,16 @@
 """Benchmark field encryption, key rotation and blind-index search. Prints figures.
 
     python bench/bench_encryption.py [--applicants 100000] [--rotation 10000,100000]
+                                     [--no-fields] [--json PATH]
 
 Runs on a scratch SQLite database in a temporary data directory (or PostgreSQL when
 DATABASE_URL is set, against a scratch database it creates and drops). Targets (issue 3):
 field decrypt >= 4x faster than Fernet; rotation of 100k applicants < 60 s on SQLite;
-blind-index lookup >= 100x faster than decrypting every row.
+blind-index lookup >= 100x faster than decrypting every row. Each ratio comes from timings
+taken in turn in the same run (rounds of ours and Fernet's alternate; the index lookups are
+timed before and after the full scan), so that a busy machine slows both sides alike.
+Rotation sizes default to a tenth of --applicants and --applicants. --no-fields skips the
+per-field costs, which touch no database (bench/run_all.py measures them once).
 """
 
 from __future__ import annotations
@@ -19,20 +24,26 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from figures import add_json_argument, figure, write_json
 from scratch import scratch_django
 
 
-def per_call_us(function: Callable[[bytes], object], values: list[bytes], repeat: int = 5) -> float:
-    best = float("inf")
+def per_call_us(
+    functions: dict[str, tuple[Callable[[bytes], object], list[bytes]]], repeat: int = 20
+) -> dict[str, float]:
+    """Best of ``repeat`` rounds per function, in microseconds per value; each round times
+    every function in turn, so that drift hits them all alike."""
+    best = dict.fromkeys(functions, float("inf"))
     for _ in range(repeat):
-        started = time.perf_counter()
-        for value in values:
-            function(value)
-        best = min(best, time.perf_counter() - started)
-    return best / len(values) * 1e6
+        for name, (function, values) in functions.items():
+            started = time.perf_counter()
+            for value in values:
+                function(value)
+            best[name] = min(best[name], time.perf_counter() - started)
+    return {name: best[name] / len(values) * 1e6 for name, (_, values) in functions.items()}
 
 
-def bench_fields() -> None:
+def bench_fields() -> dict[str, dict[str, Any]]:
     from cryptography.fernet import Fernet
 
     from crypto import DataKeyCipher, decrypt, encrypt, new_data_key
@@ -43,14 +54,21 @@ def bench_fields() -> None:
     tokens = [encrypt(dek, v, aad) for v in values]
     fernet_tokens = [fernet.encrypt(v) for v in values]
 
-    ours_enc = per_call_us(lambda v: encrypt(dek, v, aad), values)
-    fern_enc = per_call_us(fernet.encrypt, values)
-    ours_dec = per_call_us(lambda t: decrypt(dek, t, aad), tokens)
     cipher = DataKeyCipher(dek)  # what a request does: one per subject, reused for its fields
-    ours_enc_kept = per_call_us(lambda v: cipher.encrypt(v, aad), values)
-    ours_dec_kept = per_call_us(lambda t: cipher.decrypt(t, aad), tokens)
-    fern_dec = per_call_us(fernet.decrypt, fernet_tokens)
-    print("per-field cost (same 2,000 values, best of 5), microseconds per value:")
+    timings = per_call_us(
+        {
+            "ours_enc": (lambda v: encrypt(dek, v, aad), values),
+            "fern_enc": (fernet.encrypt, values),
+            "ours_dec": (lambda t: decrypt(dek, t, aad), tokens),
+            "ours_enc_kept": (lambda v: cipher.encrypt(v, aad), values),
+            "ours_dec_kept": (lambda t: cipher.decrypt(t, aad), tokens),
+            "fern_dec": (fernet.decrypt, fernet_tokens),
+        }
+    )
+    ours_enc, fern_enc, ours_dec = timings["ours_enc"], timings["fern_enc"], timings["ours_dec"]
+    ours_enc_kept, ours_dec_kept = timings["ours_enc_kept"], timings["ours_dec_kept"]
+    fern_dec = timings["fern_dec"]
+    print("per-field cost (same 2,000 values, best of 20), microseconds per value:")
     print(
         f"  encrypt, new cipher per value   {ours_enc:6.2f}   Fernet {fern_enc:6.2f}   "
         f"ratio {fern_enc / ours_enc:4.1f}x"
@@ -67,6 +85,8 @@ def bench_fields() -> None:
         f"  decrypt, cipher kept (fields)   {ours_dec_kept:6.2f}   Fernet {fern_dec:6.2f}   "
         f"ratio {fern_dec / ours_dec_kept:4.1f}x  (target >= 4x)"
     )
+    speedup = fern_dec / ours_dec_kept
+    return {"field_decrypt_speedup_vs_fernet": figure("field_decrypt_speedup_vs_fernet", speedup)}
 
 
 def seed(count: int, organisation: Any) -> None:
@@ -104,12 +124,15 @@ def seed(count: int, organisation: Any) -> None:
             Applicant.objects.bulk_create(applicants)
 
 
-def bench_rotation(sizes: list[int], organisation: Any) -> None:
+def bench_rotation(sizes: list[int], organisation: Any) -> dict[str, dict[str, Any]]:
+    """Time rotate_keys --new-kek (a new KEK made active, then every data key re-wrapped
+    under it) at each size; the figure is the time at the last (largest) size."""
     from django.core.management import call_command
 
     from casework.cases.models import Applicant
 
     print("rotate_keys --new-kek (re-wrap every DEK):")
+    seconds = 0.0
     for size in sizes:
         have = Applicant.objects.count()
         if have < size:
@@ -128,9 +151,10 @@ def bench_rotation(sizes: list[int], organisation: Any) -> None:
             f"  {size:>7,} applicants: {seconds:6.2f} s  ({size / seconds:,.0f} keys/s)"
             + ("  (target < 60 s)" if size >= 100_000 else "")
         )
+    return {"rotate_keys_100k_seconds": figure("rotate_keys_100k_seconds", seconds)}
 
 
-def bench_search(count: int, organisation: Any) -> None:
+def bench_search(count: int, organisation: Any) -> dict[str, dict[str, Any]]:
     from casework.cases.models import Applicant
     from casework.lib import datakeys
     from casework.lib.fields import index_bits, search
@@ -144,15 +168,17 @@ def bench_search(count: int, organisation: Any) -> None:
     wanted = normalise_name(query)
     queryset = Applicant.objects.filter(organisation=organisation)
 
-    timings = []
-    for _ in range(20):
-        with datakeys.dek_cache():
-            started = time.perf_counter()
-            found = search(queryset, Applicant.NAME_FIELDS, organisation.pk, query)
-            timings.append(time.perf_counter() - started)
-    assert len(found) == 1
-    index_ms = statistics.median(timings) * 1000
+    timings: list[float] = []
 
+    def lookups(times: int) -> None:
+        for _ in range(times):
+            with datakeys.dek_cache():
+                started = time.perf_counter()
+                found = search(queryset, Applicant.NAME_FIELDS, organisation.pk, query)
+                timings.append(time.perf_counter() - started)
+            assert len(found) == 1
+
+    lookups(10)  # half before the scan, half after it: both see the same machine
     with datakeys.dek_cache():
         started = time.perf_counter()
         keys = Applicant.objects.filter(organisation=organisation).only(
@@ -165,6 +191,8 @@ def bench_search(count: int, organisation: Any) -> None:
             matches += [a for a in chunk if normalise_name(a.legal_name_cyrillic) == wanted]
         scan_ms = (time.perf_counter() - started) * 1000
     assert len(matches) == 1
+    lookups(10)
+    index_ms = statistics.median(timings) * 1000
     print(
         f"find one applicant among {count:,} by name ({index_bits()}-bit index, "
         f"{settings_rows()} expected rows):"
@@ -174,6 +202,10 @@ def bench_search(count: int, organisation: Any) -> None:
         f"  decrypt every row          {scan_ms:9.2f} ms   ratio {scan_ms / index_ms:,.0f}x "
         "(target >= 100x)"
     )
+    speedup = scan_ms / index_ms
+    return {
+        "blind_index_search_speedup_vs_scan": figure("blind_index_search_speedup_vs_scan", speedup)
+    }
 
 
 def settings_rows() -> str:
@@ -185,20 +217,28 @@ def settings_rows() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--applicants", type=int, default=100_000)
-    parser.add_argument("--rotation", default="10000,100000")
+    parser.add_argument(
+        "--rotation", help="applicant counts, comma-separated (default: a tenth and all)"
+    )
+    parser.add_argument("--no-fields", action="store_true", help="skip the per-field costs")
+    add_json_argument(parser)
     args = parser.parse_args()
-    bench_fields()
+    rotation = args.rotation or f"{max(1, args.applicants // 10)},{args.applicants}"
+    sizes = [int(n) for n in rotation.split(",")]
+    results = {} if args.no_fields else bench_fields()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
         os.environ.setdefault("CASEWORK_BLIND_INDEX_ROWS", str(args.applicants))
         scratch_django(data_dir, "encryption")
         from casework.accounts.models import Organisation
 
         organisation = Organisation.objects.create(name="Bench")
+        first = min(10_000, sizes[0])
         started = time.perf_counter()
-        seed(10_000, organisation)
-        print(f"seeding: {10_000 / (time.perf_counter() - started):,.0f} applicants/s (bulk)")
-        bench_rotation([int(n) for n in args.rotation.split(",")], organisation)
-        bench_search(args.applicants, organisation)
+        seed(first, organisation)
+        print(f"seeding: {first / (time.perf_counter() - started):,.0f} applicants/s (bulk)")
+        results |= bench_rotation(sizes, organisation)
+        results |= bench_search(args.applicants, organisation)
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":
