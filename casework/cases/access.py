@@ -20,6 +20,7 @@ from casework.audit.alerts import AlertKind, raise_alert
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.models import Case
+from casework.cases.workflow import Status
 
 
 def visible_cases(user: Any) -> QuerySet[Case]:
@@ -33,6 +34,20 @@ def visible_cases(user: Any) -> QuerySet[Case]:
         )
         return granted
     return own.none()
+
+
+def of_visible_cases(rows: QuerySet[Any], user: Any, *, open_only: bool = False) -> QuerySet[Any]:
+    """Rows that belong to a case (letters, deadlines, requests of the person) of the cases
+    ``user`` may see, ``open_only``: of those not closed. A coordinator sees every case of
+    the organisation, so their rows are found by the rows' own organisation column, not by
+    matching a subquery of every case id (which SQLite builds anew for each query: about
+    170 ms at 100,000 cases, issue 15); anyone else's through ``visible_cases``."""
+    rows = rows.filter(organisation_id=user.organisation_id)
+    if open_only:
+        rows = rows.exclude(case__status=Status.CLOSED)
+    if user.has_role(Role.COORDINATOR):
+        return rows
+    return rows.filter(case__in=visible_cases(user))
 
 
 def get_case_for_user(user: Any, case_id: uuid.UUID, request: HttpRequest | None = None) -> Case:

@@ -200,7 +200,9 @@ def _as_param(value: str | bool) -> str:
 
 def unassigned(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Open cases no caseworker is assigned to: the coordinator's queue."""
-    return cases.exclude(status=Status.CLOSED).filter(has_caseworker=False)
+    # Compared with a value, not filter(has_caseworker=False): Django writes that as
+    # "NOT has_caseworker", which no index serves.
+    return cases.exclude(status=Status.CLOSED).filter(has_caseworker=Value(False))
 
 
 def overdue(cases: QuerySet[Case], today: datetime.date) -> QuerySet[Case]:

@@ -329,7 +329,10 @@ class Case(EncryptedModel):
                 )
             ),
             models.Index(fields=["organisation", "code"], name="case_list_code"),
-            models.Index(fields=["organisation", "has_caseworker"], name="case_assigned"),
+            models.Index(
+                fields=["organisation", "has_caseworker", "priority_rank", "code"],
+                name="case_assigned",
+            ),
             # Retention's notice looks only at people with a case closed long enough ago.
             models.Index(fields=["organisation", "closed_at"], name="case_closed"),
         ]
@@ -598,6 +601,10 @@ class Deadline(models.Model):
         ordering = ["due_on"]
         verbose_name = _("deadline")
         verbose_name_plural = _("deadlines")
+        # The dashboards' "due soon" and "overdue" of an organisation (issue 15).
+        indexes = [
+            models.Index(fields=["organisation", "due_on"], name="deadline_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.due_on}"

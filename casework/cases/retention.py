@@ -121,12 +121,9 @@ def details_due(organisation: Organisation, now: datetime.datetime) -> models.Qu
     )
 
 
-def upcoming(
-    organisation: Organisation, now: datetime.datetime, cases: models.QuerySet[Case] | None = None
-) -> list[Upcoming]:
+def upcoming(organisation: Organisation, now: datetime.datetime) -> list[Upcoming]:
     """The closed cases whose details go within ``NOTICE_DAYS`` (due ones included: a run
-    that has not happened yet), soonest first; ``cases`` narrows them (a coordinator's
-    visible cases)."""
+    that has not happened yet), soonest first."""
     horizon = now + datetime.timedelta(days=NOTICE_DAYS)
     cutoff = months_before(horizon, organisation.retention_details_months)
     # Only people with a case closed before the cutoff can be due: found through the index
@@ -145,10 +142,9 @@ def upcoming(
     }
     if not people:
         return []
-    scope = cases if cases is not None else Case.objects.all()
-    rows = scope.filter(organisation=organisation, applicant_id__in=people).only(
-        "code", "applicant_id"
-    )
+    # The people are the organisation's already: found by their own index, not the
+    # organisation's (which SQLite, without statistics, would walk).
+    rows = Case.objects.filter(applicant_id__in=list(people)).only("code", "applicant_id")
     found = [Upcoming(c.pk, c.code, people[c.applicant_id]) for c in rows]
     return sorted(found, key=lambda row: (row.due_on, row.code))
 

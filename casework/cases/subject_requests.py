@@ -69,10 +69,9 @@ def complete(
     return open_requests.update(completed_at=timezone.now(), outcome=outcome)
 
 
-def open_requests(cases: models.QuerySet[Case]) -> models.QuerySet[SubjectRequest]:
-    """The unanswered requests on these cases, the one due first first."""
-    return (
-        SubjectRequest.objects.filter(case__in=cases, completed_at__isnull=True)
-        .select_related("case")
-        .order_by("due_on", "recorded_at")
-    )
+def open_requests(user: Any) -> models.QuerySet[SubjectRequest]:
+    """The unanswered requests on the cases ``user`` may see, the one due first first."""
+    from casework.cases.access import of_visible_cases
+
+    waiting = SubjectRequest.objects.filter(completed_at__isnull=True)
+    return of_visible_cases(waiting, user).select_related("case").order_by("due_on", "recorded_at")

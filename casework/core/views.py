@@ -24,7 +24,7 @@ from casework.accounts.views import dashboard_context, login_notice
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import retention, subject_requests
-from casework.cases.access import visible_cases
+from casework.cases.access import of_visible_cases, visible_cases
 from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
 from casework.cases.models import STAGES, Case, Deadline
 from casework.cases.workflow import Status
@@ -43,15 +43,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if Role.CASEWORKER in roles or Role.COORDINATOR in roles:
         context |= _dashboard(request, user, coordinator=Role.COORDINATOR in roles)
     # R61: thirty days' notice of deletions under the retention schedule. Coordinators see
-    # their cases and may keep one longer; org admins see every case of the organisation
-    # (codes and dates, which they see elsewhere too) and ask a coordinator.
-    if Role.COORDINATOR in roles:
-        context["retention"] = retention.upcoming(
-            user.organisation, timezone.now(), cases=visible_cases(user)
-        )
-        context["retention_may_hold"] = True
-    elif Role.ORG_ADMIN in roles:
+    # it (every case of their organisation is theirs to see: visible_cases) and may keep one
+    # longer; org admins see it too (codes and dates, which they see elsewhere too) and ask a
+    # coordinator.
+    if Role.COORDINATOR in roles or Role.ORG_ADMIN in roles:
         context["retention"] = retention.upcoming(user.organisation, timezone.now())
+        context["retention_may_hold"] = Role.COORDINATOR in roles
     return render(request, "core/home.html", context)
 
 
@@ -73,8 +70,9 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     ]
     open_count = sum(n for _label, n in by_status)
     soon = today + timedelta(days=14)
+    upcoming = Deadline.objects.filter(done=False, due_on__lte=soon)
     deadlines = (
-        Deadline.objects.filter(case__in=cases, done=False, due_on__lte=soon)
+        of_visible_cases(upcoming, user, open_only=True)
         .select_related("case")
         .only("kind", "due_on", "case__code", "case__id")[:50]
     )
@@ -86,8 +84,8 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
         "today": today,
     }
     if coordinator:
-        context["queues"] = _queues(visible, cases, today)
-        waiting = subject_requests.open_requests(visible)
+        context["queues"] = _queues(user, cases, today)
+        waiting = subject_requests.open_requests(user)
         first = list(waiting[:QUEUE_ROWS])
         context["subject_requests"] = first
         context["subject_requests_count"] = (
@@ -100,13 +98,15 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
 QUEUE_ROWS = 10
 
 
-def _queues(visible: QuerySet[Case], cases: QuerySet[Case], today: date) -> dict[str, object]:
+def _queues(user: Any, cases: QuerySet[Case], today: date) -> dict[str, object]:
     """What waits for a coordinator: letters to review, open cases nobody works on, and
     overdue deadlines; each the first rows, how many there are, and the full list."""
-    letters = Letter.objects.filter(case__in=visible, status=Letter.Status.DRAFT)
+    letters = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
     waiting = unassigned(cases)
     first_waiting = triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS]
-    late = Deadline.objects.filter(case__in=cases, done=False, due_on__lt=today)
+    late = of_visible_cases(
+        Deadline.objects.filter(done=False, due_on__lt=today), user, open_only=True
+    )
     list_url = reverse("case_list")
     return {
         "letters": letters.select_related("case", "requested_by")

@@ -87,11 +87,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(fields=['organisation', 'has_caseworker'], name='case_assigned'),
+            index=models.Index(fields=['organisation', 'has_caseworker', 'priority_rank', 'code'], name='case_assigned'),
         ),
         migrations.AddIndex(
             model_name='case',
             index=models.Index(fields=['organisation', 'closed_at'], name='case_closed'),
+        ),
+        migrations.AddIndex(
+            model_name='deadline',
+            index=models.Index(fields=['organisation', 'due_on'], name='deadline_due'),
         ),
         # After the indexes: PostgreSQL refuses CREATE INDEX on a table with pending
         # trigger events (the updates' deferred foreign-key checks).
