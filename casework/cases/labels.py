@@ -5,8 +5,10 @@ People read these; codes (``letter_review``, ``ru``) are for the database and th
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
 from casework.cases.models import DOCUMENT_LANGUAGES, VisaApplication
@@ -52,8 +54,16 @@ def attempt_label(attempt: VisaApplication) -> str:
 def country_name(code: str) -> str:
     """A country by its name in the current language (Deutschland, Армения), from its ISO
     code; django-countries' catalogues translate it. An unknown code is shown as it is."""
-    from django_countries import countries
-
     if not code:
         return ""
-    return str(countries.name(code.upper())) or code
+    return _country_name(code.upper(), get_language() or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _country_name(code: str, language: str) -> str:
+    """Remembered per language: looking a name up costs django-countries a translation of
+    its whole list, and the case page names the same few states dozens of times (issue 15)."""
+    from django_countries import countries
+
+    with override(language or None):
+        return str(countries.name(code)) or code
