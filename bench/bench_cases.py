@@ -254,7 +254,7 @@ def bench_pages(requests: int, list_requests: int, sweep_requests: int) -> list[
         ),
     }
 
-    def table(query: dict[str, str]) -> bytes:
+    def table(query: dict[str, str]) -> Any:
         return client.get(listing, query).content.split(b"<tbody>")[1].split(b"</tbody>")[0]
 
     if table({}) == table({"after": str(edge)}):  # a cursor the list ignored: page 1 again
