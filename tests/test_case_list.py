@@ -186,6 +186,22 @@ def test_the_letter_draft_filter_lists_each_case_with_a_draft_once(client, coord
         assert body(html).count(f">{case.code}</a>") == 1  # one row, not one per draft
 
 
+def test_mine_priority_and_flag_filters_each_narrow_to_their_cases(client, coordinator, caseworker):
+    """Written for the indexes since issue 15 (the rank, a partial index per flag, the
+    assignments' own table): each still means what its label says."""
+    mine = open_case(coordinator, priority="urgent")
+    services.case_assign(actor=coordinator, case=mine, caseworkers=[coordinator, caseworker])
+    held = open_case(coordinator, priority="urgent")
+    Case.objects.filter(pk=held.pk).update(on_hold=True)
+    plain = open_case(coordinator, priority="info")
+    login_verified(client, coordinator)
+    for sort in ["", "-opened", "code"]:
+        assert order(listing(client, mine="1", sort=sort)) == [mine.code]
+        assert order(listing(client, flag="on_hold", sort=sort)) == [held.code]
+        assert set(order(listing(client, priority="urgent", sort=sort))) == {mine.code, held.code}
+        assert order(listing(client, priority="info", sort=sort)) == [plain.code]
+
+
 # --- sorting --------------------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.access import visible_cases
 from casework.cases.labels import status_label
-from casework.cases.models import Case, Priority
+from casework.cases.models import PRIORITY_ORDER, Case, Priority
 from casework.cases.workflow import Status
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
@@ -159,14 +159,19 @@ class Filters:
     def apply(self, cases: QuerySet[Case], user: Any, today: datetime.date) -> QuerySet[Case]:
         if self.status:
             cases = cases.filter(status=self.status)
+        # Each filter is written so that an index serves it at 100,000 cases (issue 15): the
+        # stored rank (the priority sort's own index), a flag through its partial index (of
+        # the few flagged cases, in priority order), and "mine" and "letter draft" as the
+        # ids their own tables give, not a join of every case.
         if self.priority:
-            cases = cases.filter(priority=self.priority)
+            cases = cases.filter(priority_rank=PRIORITY_ORDER[self.priority])
         if self.destination:
             cases = cases.filter(destination_state=self.destination)
         if self.flag:
-            cases = cases.filter(**{self.flag: True})
+            cases = cases.filter(**{self.flag: True})  # as the flag's partial index says
         if self.mine:
-            cases = cases.filter(caseworkers=user)
+            assigned = Case.caseworkers.through.objects.filter(user_id=user.pk)
+            cases = cases.filter(pk__in=assigned.values("case_id"))
         if self.unassigned:
             cases = unassigned(cases)
         if self.overdue:
@@ -213,9 +218,10 @@ def overdue(cases: QuerySet[Case], today: datetime.date) -> QuerySet[Case]:
 
 def with_letter_draft(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Cases with a letter still a draft, i.e. waiting for a coordinator to issue it."""
-    # By the reverse relation, so the list needs nothing from the letters app; "draft" is
-    # Letter.Status.DRAFT. Distinct: a case may have a draft and a correction in draft.
-    return cases.filter(letters__status="draft").distinct()
+    # By the reverse relation's model, so the list imports nothing from the letters app;
+    # "draft" is Letter.Status.DRAFT.
+    letters = Case.letters.rel.related_model._default_manager
+    return cases.filter(pk__in=letters.filter(status="draft").values("case_id"))
 
 
 # --- columns and rows ---------------------------------------------------------------------
@@ -318,7 +324,10 @@ def ordering(sort: str) -> list[OrderBy]:
 def _order(column: str, *, ascending: bool, nulls_last: bool = True) -> list[OrderBy]:
     if column == "code":
         return [F("code").asc() if ascending else F("code").desc()]
-    nulls = {"nulls_last": True} if nulls_last else {"nulls_first": True}
+    # NULLS LAST only where there are nulls: PostgreSQL will not walk an ascending index
+    # backwards for DESC NULLS LAST, even on a column that is never null (issue 15).
+    nullable = Case._meta.get_field(column).null
+    nulls = ({"nulls_last": True} if nulls_last else {"nulls_first": True}) if nullable else {}
     if ascending:
         return [F(column).asc(**nulls), F("code").asc()]
     return [F(column).desc(**nulls), F("code").desc()]

@@ -333,6 +333,23 @@ class Case(EncryptedModel):
                 fields=["organisation", "has_caseworker", "priority_rank", "code"],
                 name="case_assigned",
             ),
+            # The list's flag filters: few cases carry each flag; each partial index holds
+            # those, in the default order (a query's "WHERE flag" matches its condition, so
+            # SQLite uses it even without statistics).
+            *(
+                models.Index(
+                    fields=["organisation", "priority_rank", "code"],
+                    condition=models.Q(**{flag: True}),
+                    name=f"case_flag_{flag}",
+                )
+                for flag in (
+                    "on_hold",
+                    "lost_contact",
+                    "emergency_protection",
+                    "family_case",
+                    "duplicate_review",
+                )
+            ),
             # Retention's notice looks only at people with a case closed long enough ago.
             models.Index(fields=["organisation", "closed_at"], name="case_closed"),
         ]

@@ -10,4 +10,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from casework.lib import checks  # noqa: F401  (registers the system checks)
+        from casework.lib.planner import refresh_statistics
+
+        post_migrate.connect(refresh_statistics, sender=self, dispatch_uid="planner-statistics")

@@ -59,6 +59,7 @@ from casework.letters.services import letter_issue, letter_request
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields, search
 from casework.lib.keys import keyring
+from casework.lib.planner import refresh_statistics
 from crypto import new_data_key
 
 DEMO_ORGANISATIONS = {
@@ -1229,4 +1230,5 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
         done += size
         if progress is not None:
             progress(done)
+    refresh_statistics()  # SQLite's planner, after a load it has never seen
     return done

@@ -7,6 +7,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from casework.cases import retention
+from casework.lib.planner import refresh_statistics
 from casework.lib.progress import Progress
 
 
@@ -42,6 +43,7 @@ class Command(BaseCommand):
                 "run it again to finish."
             ) from None
         progress.finish()
+        refresh_statistics()  # the daily job keeps SQLite's planner informed (lib.planner)
         people = len(summary.details)
         skeletons = len(summary.skeletons)
         if dry_run:
