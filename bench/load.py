@@ -84,6 +84,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/casework"
 TARGET_CASE_LIST_P95_MS = 150.0
 ORGANISATIONS = ("rainbow", "northern")  # casework.core.demo.DEMO_ORGANISATIONS, in order
 HOT_CASES = 2  # per organisation: the cases everyone edits, so that edits collide
+SHARED_CASES = 300  # per organisation: the demo caseworker's cases the colleagues share
 REQUEST_TIMEOUT = 120.0  # gunicorn's own is 90 s (deploy/casework.service)
 TOTP_STEP = 30
 CONFLICT_TEXT = "Someone else saved this case while you were editing"
@@ -350,7 +351,9 @@ def add_people(path: Path, users: int) -> None:
                 for s in wanted
                 if s.organisation == slug and s.role == "caseworker"
             ]
-            cases = list(visible_cases(demo_caseworker).order_by("code"))
+            # A few hundred of the demo caseworker's cases are shared with the colleagues:
+            # with --applicants 100000 assigning all of them took longer than the run.
+            cases = list(visible_cases(demo_caseworker).order_by("code")[:SHARED_CASES])
             for case in cases:
                 current = list(case.caseworkers.all())
                 missing = [c for c in colleagues if c not in current]
