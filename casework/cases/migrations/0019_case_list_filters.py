@@ -33,4 +33,8 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(condition=models.Q(('duplicate_review', True)), fields=['organisation', 'priority_rank', 'code'], name='case_flag_duplicate_review'),
         ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(condition=models.Q(('next_deadline_on__isnull', False)), fields=['organisation', 'priority_rank', 'code'], name='case_with_deadline'),
+        ),
     ]
