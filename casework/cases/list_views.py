@@ -346,7 +346,6 @@ class Page:
     cases: list[Case]
     has_previous: bool
     has_next: bool
-    at_start: bool
 
     @property
     def has_other_pages(self) -> bool:
@@ -387,8 +386,8 @@ def page_of(
     found = found[:PAGE_SIZE]
     if backwards:
         found.reverse()
-        return Page(found, has_previous=more, has_next=True, at_start=not more)
-    return Page(found, has_previous=boundary is not None, has_next=more, at_start=boundary is None)
+        return Page(found, has_previous=more, has_next=True)
+    return Page(found, has_previous=boundary is not None, has_next=more)
 
 
 def _beyond(column: str, value: Any, code: str, ascending: bool, *, nulls_last: bool) -> Q:
