@@ -913,16 +913,17 @@ class Person(threading.Thread):
         pages = [int(p) for p in re.findall(r"[?&;]page=(\d+)", text)]
         self.pages = max([self.pages, *pages])
 
-    def open_case(self, case: str) -> Response:
-        """The case page, and what a person notices on it."""
-        response = self.get(f"/cases/{case}/")
+    def open_case(self, case: str, add: str = "") -> Response:
+        """The case page (with its form ``add`` open, as its "Add a…" link opens it), and what
+        a person notices on it."""
+        response = self.get(f"/cases/{case}/" + (f"?add={add}" if add else ""))
         if response.status != 200:
             return response
         text = response.text
         if len(self.names) < 200:
             self.names += [n for n in NAME_ON_PAGE.findall(text) if n != "—"]
         self.documents[case] = re.findall(rf'href="(/cases/{case}/documents/{UUID}/)"', text)
-        if f'action="/cases/{case}/letters/"' in text:
+        if "?add=letter\"" in text or f'action="/cases/{case}/letters/"' in text:
             self.letterable.add(case)
         return response
 
@@ -1006,7 +1007,7 @@ class Person(threading.Thread):
     def upload(self) -> None:
         """A small PDF (random bytes inside, so each one is unique) to a case."""
         case = self.pick_case()
-        form = self.open_case(case).page().form(rf"/cases/{case}/documents/")
+        form = self.open_case(case, "upload").page().form(rf"/cases/{case}/documents/")
         if form is None:
             return
         content = b"%PDF-1.4\n% casework load test\n" + secrets.token_bytes(
@@ -1054,7 +1055,7 @@ class Person(threading.Thread):
         if not self.letterable:
             return self.case_page()
         case = self.rng.choice(sorted(self.letterable))
-        form = self.open_case(case).page().form(rf"/cases/{case}/letters/")
+        form = self.open_case(case, "letter").page().form(rf"/cases/{case}/letters/")
         if form is None:
             return
         language = form.get("language")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from casework.audit.models import Action, AuditEvent
 from casework.cases import services
 from casework.cases.models import Deadline, Route
-from casework.cases.views import SECTIONS
+from casework.cases.views import ADD_FORMS, SECTIONS
 from casework.cases.workflow import Status
 from tests.conftest import login_verified
 from tests.factories import make_case
@@ -82,13 +82,55 @@ def test_every_section_is_in_the_menu_and_on_the_page(worker, case):
         assert f'<section id="{section}"' in html
 
 
-def test_no_two_elements_of_the_case_page_share_an_id(client, coordinator, case):
-    """Eight forms on one page: a shared id would point a label at another form's field."""
+@pytest.mark.parametrize("opened", [None, *ADD_FORMS])
+def test_no_two_elements_of_the_case_page_share_an_id(client, coordinator, case, opened):
+    """Several forms on one page, one of the folded ones open: a shared id would point a
+    label at another form's field."""
+    with_an_attempt(case, coordinator)  # the letter form needs one
     login_verified(client, coordinator)
     parser = Ids()
-    parser.feed(page_of(client, case))
+    query = {"add": opened} if opened else {}
+    html = client.get(reverse("case_detail", args=[case.pk]), query).content.decode()
+    assert (f'id="add-{opened}" open>' in html) if opened else (" open>" not in html)
+    parser.feed(html)
     duplicates = {i for i in parser.ids if parser.ids.count(i) > 1}
     assert duplicates == set()
+
+
+def with_an_attempt(case, actor):
+    route = Route.objects.exclude(status=Route.Status.SUSPENDED).first()
+    return services.route_attempt_add(actor=actor, case=case, route=route, mission=None)
+
+
+def test_the_folded_forms_are_links_until_one_is_opened(worker, case, caseworker):
+    """The page builds none of its six folded forms (issue 15: they were a third of its
+    time); each link opens the page again with that form open, its first field focused,
+    in its section, and every other one still a link. Works without JavaScript."""
+    with_an_attempt(case, caseworker)
+    html = page_of(worker, case)
+    for name, spec in ADD_FORMS.items():
+        link = f'href="/cases/{case.pk}/?add={name}">{spec.summary}</a>'
+        assert link in html
+    assert "<details" not in html
+    assert 'name="due_on"' not in html and 'name="route"' not in html
+    for name in ADD_FORMS:
+        opened = worker.get(reverse("case_detail", args=[case.pk]), {"add": name})
+        assert opened.status_code == 200
+        html = opened.content.decode()
+        opening = f'<details class="add-form" id="add-{name}" open>'
+        form = html.split(opening)[1].split("</details>")[0]
+        assert f'action="{reverse(ADD_FORMS[name].action, args=[case.pk])}"' in form
+        assert form.count("autofocus") == 1  # its first field
+        assert html.count("<details") == 1  # only that one
+    # An unknown name opens nothing, and says nothing about it.
+    html = worker.get(reverse("case_detail", args=[case.pk]), {"add": "<script>"}).content.decode()
+    assert "<details" not in html and "&lt;script&gt;" not in html
+
+
+def test_opening_a_folded_form_is_a_look_at_the_case(worker, case):
+    """The page with a form open shows the case like the page itself: one audit entry."""
+    worker.get(reverse("case_detail", args=[case.pk]), {"add": "deadline"})
+    assert AuditEvent.objects.filter(action=Action.CASE_VIEWED, case_id=case.pk).count() == 1
 
 
 ACTIONS = [
@@ -130,15 +172,16 @@ def test_a_refused_form_comes_back_open_in_its_section_with_a_summary(worker, ca
     assert response.status_code == 400
     html = response.content.decode()
     deadlines = section_html(html, "deadlines")
-    assert '<details class="add-form" open>' in deadlines
+    assert '<details class="add-form" id="add-deadline" open>' in deadlines
     # No fragment in the action: it would stop the browser from focusing the summary.
     assert f'action="/cases/{case.pk}/deadlines/"' in deadlines
     summary = deadlines.split('class="error-summary"')[1].split("</div>")[0]
     assert "autofocus" in deadlines.split('class="error-summary"')[1][:200]
     assert 'href="#deadlines_due_on"' in summary
     assert "This field is required." in summary
-    # Only the form that failed is open.
-    assert '<details class="add-form" open>' not in section_html(html, "routes")
+    # Only the form that failed is open; the others are the links that open them.
+    assert html.count("<details") == 1
+    assert "?add=route\"" in section_html(html, "routes")
 
 
 def test_a_reveal_is_shown_after_a_redirect_once_and_hidden_on_reload(worker, case):
@@ -248,6 +291,7 @@ def test_route_attempts_read_as_words_in_every_list_and_drop_down(worker, case, 
     html = page_of(worker, case)
     expected = f"{route} · {mission} · pending" if mission else f"{route} · pending"
     assert expected in section_html(html, "routes")
+    html = worker.get(reverse("case_detail", args=[case.pk]), {"add": "letter"}).content.decode()
     assert expected in section_html(html, "letters")  # the letter request's drop-down
     assert "VisaApplication(" not in html
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Exists, OuterRef, Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -53,9 +55,7 @@ from casework.cases.models import (
     Case,
     Document,
     DocumentType,
-    Mission,
     Priority,
-    Route,
 )
 from casework.cases.uploads import EXTENSIONS, refused_by_store
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
@@ -157,15 +157,22 @@ def back_to(request: HttpRequest, case: Case, section: str, done: Any = None) ->
 def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
     preload([case.applicant_id])
     record_view(request, case)
-    return render_detail(request, case, revealed=_take_revealed(request, case))
+    opened = request.GET.get("add")
+    return render_detail(
+        request,
+        case,
+        revealed=_take_revealed(request, case),
+        opened=opened if opened in ADD_FORMS else None,
+    )
 
 
 def render_detail(
     request: HttpRequest, case: Case, status: int = 200, **extra: Any
 ) -> HttpResponse:
-    """The case page; ``extra`` carries a form that came back with errors, or the field just
-    revealed. A form's error summary takes the focus (autofocus), which brings its section
-    into view; form actions carry no #section, because a fragment would cancel autofocus."""
+    """The case page; ``extra`` carries a form that came back with errors, the add-form
+    opened, or the field just revealed. A form's error summary (or an opened form's first
+    field) takes the focus (autofocus), which brings its section into view; form actions
+    carry no #section, because a fragment would cancel autofocus."""
     context = detail_context(request.user, case, **extra) | _section_messages(request)
     return render(request, "cases/detail.html", context, status=status)
 
@@ -194,7 +201,7 @@ def record_view(request: HttpRequest, case: Case, target: Any = None, **details:
 def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     targets = allowed_targets(Status(case.status))
     manage = can_manage(user)
-    assignees = list(case.caseworkers.order_by("username"))
+    assignees, assignable = _people(case, manage)
     transition = extra.pop("transition", None) or TransitionForm(initial={"version": case.version})
     target_field: Any = transition.fields["target"]
     target_field.choices = [(t.value, t.label) for t in targets]
@@ -206,16 +213,10 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     deadlines = list(case.deadlines.all())
     today = timezone.localdate()
     open_deadlines = [d for d in deadlines if not d.done]
-    # Read once for the page: the lists and the forms' choices share them (issue 15).
+    # Read once for the page: the lists and the letter form's choices share them.
     attempts = list(case.visa_applications.select_related("route", "mission"))
     documents = list(case.documents.all())
-    forms = {
-        "route_form": extra.pop("route_form", None) or RouteAttemptForm(),
-        "consent_form": extra.pop("consent_form", None) or ConsentForm(),
-        "letter_form": extra.pop("letter_form", None)
-        or LetterRequestForm(case=case, attempts=attempts),
-    }
-    _choices_once(forms, attempts, documents)
+    add_forms = _add_forms(case, extra, extra.pop("opened", None), attempts, documents)
     return {
         "case": case,
         "applicant": case.applicant,
@@ -228,10 +229,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "sensitive": sensitive,
         "notes": case.notes.select_related("author"),
         "note_form": extra.pop("note", None) or NoteForm(),
-        "narrative_form": extra.pop("narrative_form", None) or NarrativeAppendForm(),
-        "upload_form": extra.pop("upload", None) or UploadForm(),
-        "deadline_form": extra.pop("deadline_form", None) or DeadlineForm(),
-        **forms,
+        "add_forms": add_forms,
         "letters": case.letters.select_related("attempt__route"),
         "deadlines": deadlines,
         "attempts": attempts,
@@ -241,35 +239,117 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "history": case.history.select_related("by"),
         "subject_requests": case.subject_requests.all() if manage else [],
         "transition": transition,
-        "assign": extra.pop("assign", None) or (_assign_form(case, assignees) if manage else None),
+        "assign": extra.pop("assign", None)
+        or (_assign_form(assignable, assignees) if manage else None),
         "may_manage": manage,
         "status_label": Status(case.status).label,
         **extra,
     }
 
 
-def _choices_once(forms: dict[str, Any], attempts: list[Any], documents: list[Any]) -> None:
-    """The case page's forms offer routes, missions, route attempts and documents: each list
-    is read once for the page instead of once per form. What a form accepts when sent is
-    still checked against its own queryset."""
-    routes = list(Route.objects.all())
-    missions = list(Mission.objects.all())
-    open_routes = [r for r in routes if r.status != Route.Status.SUSPENDED]
-    fields: dict[tuple[str, str], list[Any]] = {
-        ("route_form", "route"): open_routes,
-        ("route_form", "mission"): missions,
-        ("consent_form", "route"): routes,
-        ("letter_form", "mission"): missions,
-        ("letter_form", "attempt"): attempts,
-        ("letter_form", "annexes"): documents,
+# --- the forms folded under the sections ------------------------------------------------------
+#
+# "Add a deadline", "Upload a document"... Each is built and rendered only when it is opened:
+# by its link (the page again with ?add=<name>, the form open, its first field focused), or
+# by a sending that came back with errors. Building all six on every visit read the routes
+# and the missions and rendered two dozen widgets: a third of the page's time (issue 15).
+
+
+@dataclass(frozen=True)
+class AddForm:
+    name: str  # ?add=<name>, and the element's id add-<name>
+    summary: Any
+    button: Any
+    action: str  # the URL name of the view the form is sent to
+    multipart: bool = False
+    private: bool = False  # what is typed is case content: no autocomplete
+
+
+ADD_FORMS = {
+    spec.name: spec
+    for spec in (
+        AddForm(
+            "narrative",
+            gettext_lazy("Add to the narrative and incident timeline"),
+            gettext_lazy("Add the entry"),
+            "case_narrative_append",
+            private=True,
+        ),
+        AddForm(
+            "deadline", gettext_lazy("Add a deadline"), gettext_lazy("Add deadline"), "deadline_add"
+        ),
+        AddForm(
+            "route",
+            gettext_lazy("Add a route attempt"),
+            gettext_lazy("Add route attempt"),
+            "route_attempt_add",
+        ),
+        AddForm(
+            "consent",
+            gettext_lazy("Record a consent"),
+            gettext_lazy("Record consent"),
+            "consent_add",
+        ),
+        AddForm(
+            "letter",
+            gettext_lazy("Request a letter"),
+            gettext_lazy("Request the letter"),
+            "letter_request",
+            private=True,
+        ),
+        AddForm(
+            "upload",
+            gettext_lazy("Upload a document"),
+            gettext_lazy("Upload and encrypt"),
+            "document_upload",
+            multipart=True,
+        ),
+    )
+}
+
+
+def _add_forms(
+    case: Case, extra: dict[str, Any], opened: str | None, attempts: list[Any], documents: list[Any]
+) -> dict[str, dict[str, Any]]:
+    """Each add-form's description and its form: the one that came back with errors (in
+    ``extra`` as ``<name>_form``), the one ``opened`` (empty, its first field focused), or
+    None (the page shows the link that opens it)."""
+    found = {}
+    for name, spec in ADD_FORMS.items():
+        form = extra.pop(f"{name}_form", None)
+        if form is None and name == opened:
+            form = _new_add_form(name, case, attempts, documents)
+            first = next(iter(form.visible_fields()), None)
+            if first is not None:
+                first.field.widget.attrs["autofocus"] = True
+        found[name] = {"spec": spec, "form": form}
+    return found
+
+
+def _new_add_form(name: str, case: Case, attempts: list[Any], documents: list[Any]) -> Any:
+    if name == "letter":
+        form = LetterRequestForm(case=case, attempts=attempts)
+        _choices_from(form.fields["attempt"], attempts)  # read for the page already
+        _choices_from(form.fields["annexes"], documents)
+        return form
+    forms_by_name = {
+        "narrative": NarrativeAppendForm,
+        "deadline": DeadlineForm,
+        "route": RouteAttemptForm,
+        "consent": ConsentForm,
+        "upload": UploadForm,
     }
-    for (form, name), objects in fields.items():
-        field: Any = forms[form].fields[name]
-        iterator = field.iterator(field)
-        choices = [iterator.choice(obj) for obj in objects]
-        if getattr(field, "empty_label", None) is not None:
-            choices.insert(0, ("", field.empty_label))
-        field.choices = choices
+    return forms_by_name[name]()
+
+
+def _choices_from(field: Any, objects: list[Any]) -> None:
+    """A model choice field's options from objects already read; what the form accepts when
+    sent is still checked against its own queryset."""
+    iterator = field.iterator(field)
+    choices = [iterator.choice(obj) for obj in objects]
+    if getattr(field, "empty_label", None) is not None:
+        choices.insert(0, ("", field.empty_label))
+    field.choices = choices
 
 
 def _consent_status(case: Case) -> dict[str, Any]:
@@ -295,14 +375,28 @@ def _consent_status(case: Case) -> dict[str, Any]:
 
 
 def _caseworkers(case: Case) -> Any:
+    """Who may be assigned to the case: the organisation's active caseworkers."""
     return User.objects.filter(
         organisation_id=case.organisation_id, groups__name=Role.CASEWORKER.value, is_active=True
     ).order_by("username")
 
 
-def _assign_form(case: Case, assignees: list[Any]) -> AssignForm:
+def _people(case: Case, manage: bool) -> tuple[list[Any], list[Any]]:
+    """The case's caseworkers and, for someone who manages assignments, everyone who may be
+    assigned (the organisation's active caseworkers), in one query for both."""
+    assigned = Exists(
+        Case.caseworkers.through.objects.filter(case_id=case.pk, user_id=OuterRef("pk"))
+    )
+    assignable = Exists(_caseworkers(case).filter(pk=OuterRef("pk")))
+    people = User.objects.annotate(assigned=assigned, assignable=assignable)
+    wanted = Q(assigned=True) | Q(assignable=True) if manage else Q(assigned=True)
+    found = list(people.filter(wanted).only("id", "username").order_by("username"))
+    return [u for u in found if u.assigned], [u for u in found if u.assignable]
+
+
+def _assign_form(assignable: list[Any], assignees: list[Any]) -> AssignForm:
     return AssignForm(
-        choices=[(str(u.pk), u.username) for u in _caseworkers(case)],
+        choices=[(str(u.pk), u.username) for u in assignable],
         initial={"caseworkers": [str(u.pk) for u in assignees]},
     )
 
@@ -573,9 +667,9 @@ def document_upload(request: HttpRequest, case: Case) -> HttpResponse:
             )
         except STORE_ERRORS as problem:  # the file store refused it; nothing was recorded
             form.add_error("file", refused_by_store(problem))
-            return render_detail(request, case, status=503, upload=form)
+            return render_detail(request, case, status=503, upload_form=form)
         return back_to(request, case, "documents", _("The document was encrypted and stored."))
-    return render_detail(request, case, status=400, upload=form)
+    return render_detail(request, case, status=400, upload_form=form)
 
 
 def _document_details(data: dict[str, Any]) -> dict[str, Any]:

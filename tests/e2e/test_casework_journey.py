@@ -225,8 +225,11 @@ def the_caseworker_opens_and_works_the_case(story, new_context):
 
 
 def in_section(page, section: str, opener: str) -> None:
-    """Open a section's folded form, as a person clicks "Add a …"."""
-    page.locator(f"#{section} summary", has_text=opener).click()
+    """Open a section's folded form, as a person clicks "Add a …": the page comes back with
+    the form open and its first field focused, ready to type into."""
+    page.locator(f"#{section}").get_by_role("link", name=opener, exact=True).click()
+    form = page.locator(f"#{section} details.add-form[open] form")
+    expect(form.locator("[autofocus]")).to_be_focused()
 
 
 def said_in(page, section: str, words: str) -> None:
