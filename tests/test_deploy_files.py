@@ -352,8 +352,14 @@ class Proxy:
             return UnixHTTPSConnection(path, self.context)
         return UnixHTTPConnection(path)
 
-    def log(self) -> str:
-        return (self.prefix / "logs" / "casework.log").read_text()
+    def log(self, awaited: str = "") -> str:
+        """The access log, once it shows ``awaited`` (or after ten seconds): nginx writes a
+        request's line after the response has gone out, so on a busy machine it may lag."""
+        path = self.prefix / "logs" / "casework.log"
+        deadline = time.monotonic() + 10
+        while awaited not in (text := path.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return text
 
     def errors(self) -> str:
         return (self.prefix / "logs" / "casework-error.log").read_text()
@@ -475,7 +481,7 @@ def test_secrets_in_paths_stay_out_of_the_access_log(proxy):
     fetch(proxy, "GET", f"/verify/?code={typed}")
     fetch(proxy, "GET", "/verify/")
 
-    log = proxy.log()
+    log = proxy.log(awaited='"GET /verify/"')  # the last request's line
     assert token not in log and "bishop" not in log
     # nginx escapes the README's "…" in its log as \xE2\x80\xA6.
     assert log.count('"GET /invitation/\\xE2\\x80\\xA6"') == 2
