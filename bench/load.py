@@ -923,7 +923,7 @@ class Person(threading.Thread):
         if len(self.names) < 200:
             self.names += [n for n in NAME_ON_PAGE.findall(text) if n != "—"]
         self.documents[case] = re.findall(rf'href="(/cases/{case}/documents/{UUID}/)"', text)
-        if "?add=letter\"" in text or f'action="/cases/{case}/letters/"' in text:
+        if '?add=letter"' in text or f'action="/cases/{case}/letters/"' in text:
             self.letterable.add(case)
         return response
 

@@ -181,7 +181,7 @@ def test_a_refused_form_comes_back_open_in_its_section_with_a_summary(worker, ca
     assert "This field is required." in summary
     # Only the form that failed is open; the others are the links that open them.
     assert html.count("<details") == 1
-    assert "?add=route\"" in section_html(html, "routes")
+    assert '?add=route"' in section_html(html, "routes")
 
 
 def test_a_reveal_is_shown_after_a_redirect_once_and_hidden_on_reload(worker, case):
