@@ -26,6 +26,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import OrderBy
+from django.db.models.lookups import IsNull
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -321,16 +322,33 @@ def ordering(sort: str) -> list[OrderBy]:
     return _order(SORTS[sort.removeprefix("-")][0], ascending=not sort.startswith("-"))
 
 
-def _order(column: str, *, ascending: bool, nulls_last: bool = True) -> list[OrderBy]:
+def _order(column: str, *, ascending: bool, nulls_last: bool | None = True) -> list[OrderBy]:
+    """The order (column, code), both ascending or both descending, with the cases without a
+    value last, or first; ``nulls_last`` None: the cases ordered are all of one kind (all with
+    a value, or all without), so nothing need place them."""
     if column == "code":
         return [F("code").asc() if ascending else F("code").desc()]
-    # NULLS LAST only where there are nulls: PostgreSQL will not walk an ascending index
+    code = F("code").asc() if ascending else F("code").desc()
+    value = F(column).asc() if ascending else F(column).desc()
+    # Nulls placed only where there are any: PostgreSQL will not walk an ascending index
     # backwards for DESC NULLS LAST, even on a column that is never null (issue 15).
-    nullable = Case._meta.get_field(column).null
-    nulls = ({"nulls_last": True} if nulls_last else {"nulls_first": True}) if nullable else {}
-    if ascending:
-        return [F(column).asc(**nulls), F("code").asc()]
-    return [F(column).desc(**nulls), F("code").desc()]
+    if nulls_last is None or not Case._meta.get_field(column).null:
+        return [value, code]
+    if nulls_last == ascending:  # ASC NULLS LAST or DESC NULLS FIRST: an index read either way
+        return [
+            F(column).asc(nulls_last=True) if ascending else F(column).desc(nulls_first=True),
+            code,
+        ]
+    # DESC NULLS LAST (ASC NULLS FIRST going back) is no order of a PostgreSQL index read
+    # either way, and SQLite cannot index it: whether there is a value comes first, then the
+    # value and the code, all one way, as the index case_list_deadline_desc holds them.
+    present = has_value(column)
+    return [present.asc() if ascending else present.desc(), value, code]
+
+
+def has_value(column: str) -> IsNull:
+    """``column IS NOT NULL``, a sort key of its own (the same expression as in Case.Meta)."""
+    return IsNull(F(column), False)
 
 
 # --- paging ---------------------------------------------------------------------------------
@@ -376,10 +394,15 @@ def page_of(
     backwards = boundary is not None and before is not None
     # Going back is going forward in the opposite order (nulls then come first).
     forward = ascending != backwards
-    rows = triage_rows(cases).order_by(*_order(column, ascending=forward, nulls_last=not backwards))
+    nulls_last: bool | None = not backwards
+    if boundary is not None and (boundary[column] is None) == nulls_last:
+        # Only cases of the boundary's kind are left, all with a value or all without: their
+        # walk along (column, code) needs no key for where the nulls go.
+        nulls_last = None
+    rows = triage_rows(cases).order_by(*_order(column, ascending=forward, nulls_last=nulls_last))
     if boundary is not None:
         rows = rows.filter(
-            _beyond(column, boundary[column], boundary["code"], forward, nulls_last=not backwards)
+            _beyond(column, boundary[column], boundary["code"], forward, nulls_last=nulls_last)
         )
     found = list(rows[: PAGE_SIZE + 1])
     more = len(found) > PAGE_SIZE
@@ -390,16 +413,16 @@ def page_of(
     return Page(found, has_previous=boundary is not None, has_next=more)
 
 
-def _beyond(column: str, value: Any, code: str, ascending: bool, *, nulls_last: bool) -> Q:
-    """The cases after (``value``, ``code``) in the order (column, code), both ascending or
-    both descending, with cases lacking a value last (or first)."""
+def _beyond(column: str, value: Any, code: str, ascending: bool, *, nulls_last: bool | None) -> Q:
+    """The cases after (``value``, ``code``) in the order ``_order`` gives for the same
+    arguments."""
     sign = ">" if ascending else "<"
     if column == "code":
         return Q(_RowCompare([F("code")], sign, [Value(code)]))
     field: Any = Case._meta.get_field(column)
     if value is None:  # among the cases without a value
         rest = Q(_RowCompare([F("code")], sign, [Value(code)]), **{f"{column}__isnull": True})
-        return rest if nulls_last else rest | Q(**{f"{column}__isnull": False})
+        return rest if nulls_last is None else rest | Q(**{f"{column}__isnull": False})
     later = Q(
         _RowCompare([F(column), F("code")], sign, [Value(value, output_field=field), Value(code)])
     )

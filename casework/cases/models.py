@@ -329,6 +329,25 @@ class Case(EncryptedModel):
                 )
             ),
             models.Index(fields=["organisation", "code"], name="case_list_code"),
+            # Deadline descending keeps the cases without one last: no order an index of
+            # (deadline, code) gives on PostgreSQL, so that sort goes by whether there is a
+            # deadline first (list_views._order): sort=-deadline, its pages back too.
+            models.Index(
+                models.F("organisation"),
+                models.lookups.IsNull(models.F("next_deadline_on"), False),
+                models.F("next_deadline_on"),
+                models.F("code"),
+                name="case_list_deadline_desc",
+            ),
+            # The status and destination filters in the default order (priority, code): a
+            # filtered page is a walk along one of these, not a sort of every matching case.
+            *(
+                models.Index(
+                    fields=["organisation", column, "priority_rank", "code"],
+                    name=f"case_filter_{name}",
+                )
+                for name, column in (("status", "status"), ("destination", "destination_state"))
+            ),
             models.Index(
                 fields=["organisation", "has_caseworker", "priority_rank", "code"],
                 name="case_assigned",
