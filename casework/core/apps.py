@@ -15,4 +15,9 @@ class CoreConfig(AppConfig):
         from casework.lib import checks  # noqa: F401  (registers the system checks)
         from casework.lib.planner import refresh_statistics
 
-        post_migrate.connect(refresh_statistics, sender=self, dispatch_uid="planner-statistics")
+        # Sent for apps with models only (core has none): once per migrate, by the cases app.
+        post_migrate.connect(
+            refresh_statistics,
+            sender=self.apps.get_app_config("cases"),
+            dispatch_uid="planner-statistics",
+        )
