@@ -77,7 +77,7 @@ def test_every_sort_both_ways_and_every_page_of_it_walks_an_index(
     monkeypatch.setattr(list_views, "PAGE_SIZE", 2)
     login_verified(client, coordinator)
     with_deadline, without = cases[1], cases[0]
-    pages = [{}] + [
+    pages: list[dict[str, str]] = [{}] + [
         {direction: str(case.pk)}
         for case in (with_deadline, without)
         for direction in ("after", "before")

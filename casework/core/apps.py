@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         from casework.lib import checks  # noqa: F401  (registers the system checks)
@@ -18,6 +19,6 @@ class CoreConfig(AppConfig):
         # Sent for apps with models only (core has none): once per migrate, by the cases app.
         post_migrate.connect(
             refresh_statistics,
-            sender=self.apps.get_app_config("cases"),
+            sender=apps.get_app_config("cases"),
             dispatch_uid="planner-statistics",
         )
