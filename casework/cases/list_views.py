@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
-    Aggregate,
     BooleanField,
-    CharField,
     F,
     Func,
     OuterRef,
@@ -29,6 +27,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.lookups import IsNull
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_lazy
@@ -40,9 +39,10 @@ from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.access import visible_cases
-from casework.cases.labels import status_label
+from casework.cases.labels import country_name, status_label
 from casework.cases.models import PRIORITY_ORDER, Case, Priority
 from casework.cases.workflow import Status
+from casework.lib.aggregates import SEPARATOR, JoinedText
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 PAGE_SIZE = 25
@@ -235,7 +235,7 @@ def triage_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
         User.objects.filter(assigned_cases=OuterRef("pk"))
         .order_by()
         .values("assigned_cases")
-        .annotate(names=_JoinedNames(F("username"), Value(NAME_SEPARATOR)))
+        .annotate(names=JoinedText(F("username"), Value(SEPARATOR)))
         .values("names")
     )
     return cases.only(*LIST_COLUMNS).annotate(
@@ -243,45 +243,57 @@ def triage_rows(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
-NAME_SEPARATOR = "\x1f"  # the unit separator: no username holds it
-
-
-class _JoinedNames(Aggregate):
-    """Values joined by a separator: STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite (in
-    no particular order; case_rows sorts them)."""
-
-    function = "STRING_AGG"
-    output_field = CharField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
-
-
 @dataclass(frozen=True)
 class Row:
-    """One case as a list prints it: words instead of codes, and whether it is overdue."""
+    """One case as a list prints it: words instead of codes, dates as the lists write them,
+    and whether it is overdue. Each cell is text made here, once, so the template only prints
+    attributes: per-row tags and filters were most of the list's rendering (issue 15)."""
 
     case: Case
+    url: str
+    priority: str
     status: str
+    destination: str
     assignees: list[str]
     next_deadline: datetime.date | None
     overdue: bool
+    last_activity: str
+    opened: str
+    flags: str
+
+
+# The list's flag column, shorter than FLAGS (the case page's) and without the duplicate review.
+LIST_FLAGS = {
+    "on_hold": gettext_lazy("on hold"),
+    "lost_contact": gettext_lazy("lost contact"),
+    "emergency_protection": gettext_lazy("emergency protection"),
+    "family_case": gettext_lazy("family"),
+}
 
 
 def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
     """``cases`` come from ``triage_rows``: no query is made here."""
+    # The case page's address, reversed once and filled in for each row.
+    blank = uuid.UUID(int=0)
+    address = reverse("case_detail", args=[blank]).replace(str(blank), "{}")
+    priorities = {value: str(label) for value, label in Priority.choices}
+    flags = {name: str(label) for name, label in LIST_FLAGS.items()}
     return [
         Row(
             case=case,
+            url=address.format(case.pk),
+            priority=priorities.get(case.priority, case.priority),
             # An erased person's case keeps its code and dates; the list says so.
             status=str(ERASED) if case.erased_at else status_label(case.status),
-            assignees=sorted(case.assignee_names.split(NAME_SEPARATOR))
-            if case.assignee_names
-            else [],
+            destination=country_name(case.destination_state) or "—",
+            assignees=sorted(case.assignee_names.split(SEPARATOR)) if case.assignee_names else [],
             next_deadline=case.next_deadline_on,
             overdue=case.next_deadline_on is not None
             and case.next_deadline_on < today
             and case.status != Status.CLOSED,
+            last_activity=timezone.localdate(case.last_activity_at).isoformat(),
+            opened=timezone.localdate(case.opened_at).isoformat(),
+            flags=" ".join(label for name, label in flags.items() if getattr(case, name)),
         )
         for case in cases
     ]
