@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -160,6 +162,22 @@ def test_a_queue_shows_ten_rows_and_counts_them_all(client, coordinator):
         assert sum(case.code in queue for case in cases) == 10
 
 
+def test_a_short_queue_is_counted_from_its_rows(client, coordinator, caseworker, assigned):
+    """Ten rows or fewer are the whole queue: no COUNT is sent for it (issue 15)."""
+    draft_letter(caseworker, assigned)
+    open_case(coordinator)
+    login_verified(client, coordinator)
+    dashboard(client)
+    with CaptureQueriesContext(connection) as captured:
+        html = dashboard(client)
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
+    for table in ("letters_letter", "cases_deadline", "cases_subjectrequest"):
+        assert not any(f'FROM "{table}"' in sql for sql in counts), counts
+    assert not any("has_caseworker" in sql for sql in counts), counts
+    for heading in ("queue-letters", "queue-unassigned", "queue-overdue"):
+        assert "(1)" in section(html, heading)
+
+
 def test_empty_queues_say_so(client, coordinator):
     html = dashboard(login_verified(client, coordinator))
     assert "No letter is waiting." in section(html, "queue-letters")
@@ -242,5 +260,6 @@ def test_the_dashboard_costs_the_same_queries_for_3_and_40_cases(
         few[user] = len(counted.captured_queries)
     add(37)
     for user, their_client in clients.items():
-        with django_assert_max_num_queries(few[user]):
+        # Plus a COUNT for each of the coordinator's three queues now longer than its rows.
+        with django_assert_max_num_queries(few[user] + (3 if user == coordinator else 0)):
             dashboard(their_client)

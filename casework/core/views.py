@@ -88,9 +88,7 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
         waiting = subject_requests.open_requests(user)
         first = list(waiting[:QUEUE_ROWS])
         context["subject_requests"] = first
-        context["subject_requests_count"] = (
-            len(first) if len(first) < QUEUE_ROWS else waiting.count()
-        )
+        context["subject_requests_count"] = _count(first, waiting)
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
     return context
 
@@ -103,26 +101,38 @@ def _queues(user: Any, cases: QuerySet[Case], today: date) -> dict[str, object]:
     overdue deadlines; each the first rows, how many there are, and the full list."""
     letters = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
     waiting = unassigned(cases)
-    first_waiting = triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS]
     late = of_visible_cases(
         Deadline.objects.filter(done=False, due_on__lt=today), user, open_only=True
     )
+    first_letters = list(
+        letters.select_related("case", "requested_by")
+        .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
+        .order_by("requested_at")[:QUEUE_ROWS]
+    )
+    first_waiting = list(triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS])
+    first_late = list(
+        late.select_related("case")
+        .only("id", "kind", "due_on", "case__id", "case__code")
+        .order_by("due_on", "case__code")[:QUEUE_ROWS]
+    )
     list_url = reverse("case_list")
     return {
-        "letters": letters.select_related("case", "requested_by")
-        .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
-        .order_by("requested_at")[:QUEUE_ROWS],
-        "letters_count": letters.count(),
+        "letters": first_letters,
+        "letters_count": _count(first_letters, letters),
         "letters_url": f"{list_url}?letter_draft=1",
         "unassigned": case_rows(first_waiting, today),
-        "unassigned_count": waiting.count(),
+        "unassigned_count": _count(first_waiting, waiting),
         "unassigned_url": f"{list_url}?unassigned=1",
-        "overdue": late.select_related("case")
-        .only("id", "kind", "due_on", "case__id", "case__code")
-        .order_by("due_on", "case__code")[:QUEUE_ROWS],
-        "overdue_count": late.count(),
+        "overdue": first_late,
+        "overdue_count": _count(first_late, late),
         "overdue_url": f"{list_url}?overdue=1",
     }
+
+
+def _count(first: list[Any], rows: QuerySet[Any]) -> int:
+    """How many ``rows`` there are, ``first`` being the first QUEUE_ROWS of them: counted
+    only when the queue is full (an ordinary day's short queue costs no COUNT)."""
+    return len(first) if len(first) < QUEUE_ROWS else rows.count()
 
 
 @require_safe
