@@ -19,8 +19,9 @@ class RoleLoadingModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> User | None:
         # The names of the user's groups joined in one subquery (one EXISTS per role cost
         # more to build than the database took to answer).
+        memberships: Any = User.groups.through.objects  # the stubs know no annotation of it
         names = (
-            User.groups.through.objects.filter(user_id=OuterRef("pk"))
+            memberships.filter(user_id=OuterRef("pk"))
             .order_by()
             .values("user_id")
             .annotate(names=JoinedText(F("group__name"), Value(SEPARATOR)))
