@@ -77,7 +77,7 @@ from casework.audit.signing import check_signer as check_audit_signer
 from casework.audit.signing import public_key, signing_key
 from casework.audit.verification import verify_and_record
 from casework.cases import journal
-from casework.cases.models import Document
+from casework.cases.models import Document, StageCount
 from casework.letters.models import Letter
 from casework.lib import datakeys
 from casework.lib.fields import Ciphertext, EncryptedField, EncryptedModel, encrypted_fields
@@ -1168,7 +1168,8 @@ def _load(dump: Path, *, vendor: str, native: bool, staging: Path) -> None:
     """Replace the rows migrations seeded with the archive's, inside the caller's transaction.
 
     The chain head is written last: inserting audit entries moves it (a trigger), and the
-    archive's row is the one that matches its newest entry.
+    archive's row is the one that matches its newest entry. The stage counts are counted
+    again from the cases (their triggers counted the cases as they were loaded).
     """
     with connection.cursor() as cursor:
         if native and vendor == "sqlite":
@@ -1179,6 +1180,9 @@ def _load(dump: Path, *, vendor: str, native: bool, staging: Path) -> None:
         else:
             _clear(cursor, list(_model_tables()))
             _load_logical(cursor, dump)
+    # The stage counts are the cases' (kept by triggers): counted again from the cases loaded,
+    # not taken from the archive, whose rows the triggers would have counted twice.
+    StageCount.recount()
 
 
 def _quote(name: str) -> str:
@@ -1240,6 +1244,9 @@ def _load_postgresql(cursor: Any, dump: Path, staging: Path) -> None:
                 statement = line.decode().rstrip().removesuffix(";")
                 if _copies_head(statement):
                     head = (statement, list(_copy_rows(lines)))
+                elif _copies(statement, StageCount):
+                    for _row in _copy_rows(lines):  # counted again afterwards: skipped
+                        pass
                 else:
                     _copy(cursor, statement, _copy_rows(lines))
             elif line.startswith(b"SELECT pg_catalog.setval("):
@@ -1256,7 +1263,11 @@ def _load_postgresql(cursor: Any, dump: Path, staging: Path) -> None:
 
 
 def _copies_head(statement: str) -> bool:
-    return statement.split()[1].split(".")[-1] == ChainHead._meta.db_table
+    return _copies(statement, ChainHead)
+
+
+def _copies(statement: str, model: type[models.Model]) -> bool:
+    return statement.split()[1].split(".")[-1] == model._meta.db_table
 
 
 def _copy_rows(lines: Iterator[bytes]) -> Iterator[bytes]:
@@ -1287,6 +1298,8 @@ def _load_logical(cursor: Any, dump: Path) -> None:
             if record.get("model") == ChainHead._meta.label_lower:
                 head.append(record)
                 continue
+            if record.get("model") == StageCount._meta.label_lower:
+                continue  # counted again from the cases afterwards
             if batch and batch[0]["model"] != record.get("model"):
                 _insert(cursor, batch)
                 batch = []
