@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -383,15 +382,9 @@ def _caseworkers(case: Case) -> Any:
 
 def _people(case: Case, manage: bool) -> tuple[list[Any], list[Any]]:
     """The case's caseworkers and, for someone who manages assignments, everyone who may be
-    assigned (the organisation's active caseworkers), in one query for both."""
-    assigned = Exists(
-        Case.caseworkers.through.objects.filter(case_id=case.pk, user_id=OuterRef("pk"))
-    )
-    assignable = Exists(_caseworkers(case).filter(pk=OuterRef("pk")))
-    people = User.objects.annotate(assigned=assigned, assignable=assignable)
-    wanted = Q(assigned=True) | Q(assignable=True) if manage else Q(assigned=True)
-    found = list(people.filter(wanted).only("id", "username").order_by("username"))
-    return [u for u in found if u.assigned], [u for u in found if u.assignable]
+    assigned. Two plain queries: one with an EXISTS for each took longer to build than both."""
+    assignees = list(case.caseworkers.only("id", "username").order_by("username"))
+    return assignees, list(_caseworkers(case).only("id", "username")) if manage else []
 
 
 def _assign_form(assignable: list[Any], assignees: list[Any]) -> AssignForm:
