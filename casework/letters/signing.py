@@ -156,6 +156,23 @@ def seal_pdf(pdf: bytes, organisation: Any, *, location: str = "") -> bytes:
         reason="Issued by the organisation named in this letter",
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    output = signers.sign_pdf(writer, meta, signer=signer)
+    output = signers.sign_pdf(
+        writer, meta, signer=signer, bytes_reserved=reserved_bytes([certificate, *chain])
+    )
     signed: bytes = output.getvalue()
     return signed
+
+
+# Room for the signature container besides its certificates: the signer info with its signed
+# attributes (content type, digest, signing time, the signing certificate's hash) and the
+# signature itself come to well under 1 KB with any key; four are reserved.
+SIGNER_INFO_ROOM = 4096
+
+
+def reserved_bytes(certificates: list[x509.Certificate]) -> int:
+    """The space reserved in the PDF for the seal's CMS container, given instead of letting
+    pyHanko estimate it with a trial signature (half of the seal's time, issue 15). It is
+    written as hexadecimal: twice the DER size. A container that did not fit would stop the
+    issue with an error, never a broken letter."""
+    carried = sum(len(c.public_bytes(serialization.Encoding.DER)) for c in certificates)
+    return 2 * (carried + SIGNER_INFO_ROOM)
