@@ -26,8 +26,8 @@ def counted() -> dict[tuple[str, int], int]:
 
 
 def test_cases_opened_moved_closed_and_deleted_are_counted_where_they_are(caseworker):
-    cases = [make_case(caseworker=caseworker) for _ in range(4)]
-    assert kept() == counted() and sum(kept().values()) == 4
+    cases = [make_case(caseworker=caseworker) for _ in range(6)]
+    assert kept() == counted() and sum(kept().values()) == 6
     cases[0].status = "screening"
     cases[0].save()  # the stage follows the status (Case.set_sort_keys)
     assert kept() == counted()
@@ -36,6 +36,8 @@ def test_cases_opened_moved_closed_and_deleted_are_counted_where_they_are(casewo
     Case.objects.filter(pk=cases[2].pk).update(priority="urgent")  # the stage unchanged
     assert kept() == counted()
     Case.objects.filter(pk=cases[3].pk).delete()
+    assert kept() == counted() and sum(kept().values()) == 5
+    Case.objects.filter(pk__in=[cases[4].pk, cases[5].pk]).delete()  # one statement, two cases
     assert kept() == counted() and sum(kept().values()) == 3
 
 

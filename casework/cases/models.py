@@ -403,9 +403,11 @@ class StageCount(models.Model):
 
     Kept by database triggers on the cases table (migration 0021), in the same transaction as
     the change, so that no code path can forget it: ``save``, ``bulk_create``, a queryset's
-    ``update`` or ``delete``, a restore. A restore recounts it (``recount``). SQLite drops a
-    table's triggers when Django rebuilds the table: a later migration that alters cases_case
-    on SQLite must create them again (tests/test_stage_counts.py fails if they are gone)."""
+    ``update`` or ``delete``, a restore. A restore recounts it (``recount``). On PostgreSQL
+    inserts and deletes are counted per statement (a bulk load updates each count once).
+    SQLite drops a table's triggers when Django rebuilds the table: a later migration that
+    alters cases_case on SQLite must create them again (tests/test_stage_counts.py fails if
+    they are gone)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     stage = models.PositiveSmallIntegerField()
