@@ -4,6 +4,8 @@ that costs the same however many cases there are, and a table that scrolls on a 
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import re
 from datetime import timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from casework.accounts.roles import Role
 from casework.audit.models import Action, AuditEvent
 from casework.cases import list_views, services
 from casework.cases.list_views import SORTS
-from casework.cases.models import Case, Route
+from casework.cases.models import STAGES, Case, Route, StageCount
 from casework.cases.uploads import sniff
 from casework.cases.workflow import CaseFacts, Status
 from casework.letters import services as letters
@@ -722,6 +724,36 @@ def test_the_stored_ranks_follow_priority_and_status(coordinator):
     case.save(update_fields=["priority", "status"])
     fresh = Case.objects.get(pk=case.pk)
     assert (fresh.priority_rank, fresh.stage) == (0, 1)
+
+
+def test_the_stored_stage_follows_the_workflow(coordinator):
+    """A status change goes through case_transition, which writes the case with update():
+    the stage it stores for the list's sort and the dashboard's counts must follow."""
+    case = open_case(coordinator)
+    for target in (Status.SCREENING, Status.VERIFICATION, Status.CLOSED):
+        facts = permissive()
+        if target == Status.CLOSED:
+            facts = dataclasses.replace(facts, closure_reason="withdrawn")
+        services.case_transition(actor=coordinator, case=case, target=target, facts=facts)
+        fresh = Case.objects.get(pk=case.pk)
+        assert (fresh.status, fresh.stage) == (target, STAGES[target])
+    counts = StageCount.objects.filter(organisation_id=case.organisation_id, cases__gt=0)
+    assert dict(counts.values_list("stage", "cases")) == {STAGES[Status.CLOSED]: 1}
+
+
+def test_the_migration_corrects_the_stages_transitions_left_behind(coordinator):
+    from django.apps import apps
+
+    migration = importlib.import_module("casework.cases.migrations.0022_stages_after_transitions")
+    moved, stayed = open_case(coordinator), open_case(coordinator)
+    Case.objects.filter(pk=moved.pk).update(status=Status.SCREENING)  # as transitions did
+    assert Case.objects.get(pk=moved.pk).stage == STAGES[Status.NEW_REQUEST]
+    migration.forwards(apps, None)
+    assert Case.objects.get(pk=moved.pk).stage == STAGES[Status.SCREENING]
+    assert Case.objects.get(pk=stayed.pk).stage == STAGES[Status.NEW_REQUEST]
+    counts = StageCount.objects.filter(organisation_id=moved.organisation_id, cases__gt=0)
+    expected = {STAGES[Status.SCREENING]: 1, STAGES[Status.NEW_REQUEST]: 1}
+    assert dict(counts.values_list("stage", "cases")) == expected
 
 
 @pytest.mark.django_db(transaction=True)

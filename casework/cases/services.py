@@ -25,6 +25,7 @@ from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
 from casework.cases import journal, subject_requests
 from casework.cases.models import (
+    STAGES,
     Applicant,
     Case,
     CaseGroupObjectPermission,
@@ -451,7 +452,13 @@ def case_transition(
         by=actor,
         reason=reason or None,
     ).save()
-    changes: dict[str, Any] = {"status": target, "version": locked.version + 1}
+    # update() skips Case.save: the stored stage (the list's sort, the dashboard's counts) is
+    # written here too.
+    changes: dict[str, Any] = {
+        "status": target,
+        "stage": STAGES[target],
+        "version": locked.version + 1,
+    }
     if target == Status.CLOSED:
         changes |= {"closed_at": timezone.now(), "closure_reason": facts.closure_reason or ""}
     elif locked.status == Status.CLOSED:
