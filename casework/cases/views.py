@@ -260,6 +260,7 @@ class AddForm:
     summary: Any
     button: Any
     action: str  # the URL name of the view the form is sent to
+    form_class: type[forms.Form]
     multipart: bool = False
     private: bool = False  # what is typed is case content: no autocomplete
 
@@ -272,28 +273,36 @@ ADD_FORMS = {
             gettext_lazy("Add to the narrative and incident timeline"),
             gettext_lazy("Add the entry"),
             "case_narrative_append",
+            NarrativeAppendForm,
             private=True,
         ),
         AddForm(
-            "deadline", gettext_lazy("Add a deadline"), gettext_lazy("Add deadline"), "deadline_add"
+            "deadline",
+            gettext_lazy("Add a deadline"),
+            gettext_lazy("Add deadline"),
+            "deadline_add",
+            DeadlineForm,
         ),
         AddForm(
             "route",
             gettext_lazy("Add a route attempt"),
             gettext_lazy("Add route attempt"),
             "route_attempt_add",
+            RouteAttemptForm,
         ),
         AddForm(
             "consent",
             gettext_lazy("Record a consent"),
             gettext_lazy("Record consent"),
             "consent_add",
+            ConsentForm,
         ),
         AddForm(
             "letter",
             gettext_lazy("Request a letter"),
             gettext_lazy("Request the letter"),
             "letter_request",
+            LetterRequestForm,
             private=True,
         ),
         AddForm(
@@ -301,6 +310,7 @@ ADD_FORMS = {
             gettext_lazy("Upload a document"),
             gettext_lazy("Upload and encrypt"),
             "document_upload",
+            UploadForm,
             multipart=True,
         ),
     )
@@ -326,19 +336,12 @@ def _add_forms(
 
 
 def _new_add_form(name: str, case: Case, attempts: list[Any], documents: list[Any]) -> Any:
-    if name == "letter":
-        form = LetterRequestForm(case=case, attempts=attempts)
-        _choices_from(form.fields["attempt"], attempts)  # read for the page already
-        _choices_from(form.fields["annexes"], documents)
-        return form
-    forms_by_name = {
-        "narrative": NarrativeAppendForm,
-        "deadline": DeadlineForm,
-        "route": RouteAttemptForm,
-        "consent": ConsentForm,
-        "upload": UploadForm,
-    }
-    return forms_by_name[name]()
+    if name != "letter":
+        return ADD_FORMS[name].form_class()
+    form = LetterRequestForm(case=case, attempts=attempts)
+    _choices_from(form.fields["attempt"], attempts)  # read for the page already
+    _choices_from(form.fields["annexes"], documents)
+    return form
 
 
 def _choices_from(field: Any, objects: list[Any]) -> None:
