@@ -28,3 +28,26 @@ def test_a_migrate_leaves_the_planner_knowing_the_tables(caseworker):
         make_case(caseworker=caseworker)
     call_command("migrate", verbosity=0)  # nothing to apply; its post_migrate still runs
     assert counted_rows("cases_case") == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics")
+@pytest.mark.django_db(transaction=True)
+def test_a_table_never_written_to_is_not_declared_empty_on_postgresql():
+    """Analysed while empty, a table is taken to be empty for good by the plans the first
+    rows of a bulk load make (its foreign-key checks scanned the whole referenced table for
+    each row: quadratic). Left unanalysed, the planner assumes a few pages and uses the
+    index; once written to, the table is analysed like the others."""
+    from casework.lib.planner import refresh_statistics
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE planner_probe (id integer PRIMARY KEY)")
+    try:
+        refresh_statistics()
+        assert counted_rows("planner_probe") == -1  # never analysed
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO planner_probe SELECT generate_series(1, 5)")
+        refresh_statistics()
+        assert counted_rows("planner_probe") == 5
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE planner_probe")

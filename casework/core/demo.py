@@ -1228,7 +1228,11 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                 for permission in permissions
             )
         done += size
+        if done == size:
+            # Plans made from here on (the foreign-key checks' own, kept for the rest of the
+            # connection) see thousands of rows, not the handful before the load (lib.planner).
+            refresh_statistics()
         if progress is not None:
             progress(done)
-    refresh_statistics()  # SQLite's planner, after a load it has never seen
+    refresh_statistics()  # the planner, after a load it has never seen
     return done
