@@ -68,6 +68,24 @@ def test_bulk_access_is_alerted_once_an_hour_not_on_every_further_view(client, c
     assert AuditEvent.objects.filter(action=Action.CASE_VIEWED).count() == 33
 
 
+def test_a_view_past_the_alert_costs_what_a_view_before_it_costs(client, coordinator):
+    """The count of cases and the hour's alert come in one query (issue 15): someone past
+    the threshold does not pay a second one on every further case."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cases = open_cases(coordinator, 33)
+    login_verified(client, coordinator)
+    view_all(client, cases[:29])
+    with CaptureQueriesContext(connection) as before:
+        view_all(client, cases[29:30])
+    view_all(client, cases[30:32])
+    assert alerts(AlertKind.BULK_ACCESS).count() == 1
+    with CaptureQueriesContext(connection) as after:
+        view_all(client, cases[32:])
+    assert len(after.captured_queries) == len(before.captured_queries)
+
+
 def test_the_same_case_viewed_40_times_raises_nothing(client, coordinator):
     [case] = open_cases(coordinator, 1)
     login_verified(client, coordinator)

@@ -229,7 +229,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "notes": case.notes.select_related("author"),
         "note_form": extra.pop("note", None) or NoteForm(),
         "add_forms": add_forms,
-        "letters": case.letters.select_related("attempt__route"),
+        "letters": _letters(case, attempts),
         "deadlines": deadlines,
         "attempts": attempts,
         "missing_documents": _missing_documents(attempts, documents),
@@ -395,6 +395,18 @@ def _assign_form(assignable: list[Any], assignees: list[Any]) -> AssignForm:
         choices=[(str(u.pk), u.username) for u in assignable],
         initial={"caseworkers": [str(u.pk) for u in assignees]},
     )
+
+
+def _letters(case: Case, attempts: list[Any]) -> list[Any]:
+    """The case's letters, each with its route attempt from the page's own list of them
+    (a join to the attempts and their routes cost more to build than the rest of the
+    query, issue 15)."""
+    letters = list(case.letters.all())
+    by_id = {attempt.pk: attempt for attempt in attempts}
+    for letter in letters:
+        if letter.attempt_id in by_id:
+            letter.attempt = by_id[letter.attempt_id]
+    return letters
 
 
 def _missing_documents(attempts: list[Any], documents: list[Any]) -> list[str] | None:
