@@ -157,6 +157,18 @@ def test_a_global_permission_or_superuser_status_does_not_widen_the_view(bob, ca
     assert list(visible_cases(bob)) == []
 
 
+def test_a_permission_granted_to_a_group_shows_no_case(bob, case, client):
+    """Cases are seen through assignment alone: an object permission given to a group (the
+    caseworkers' own, here), which nothing in the project grants, widens nothing; the
+    visibility query then has one branch the database can answer from its index."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    assign_perm("cases.view_case", Group.objects.get(name=Role.CASEWORKER.value), case)
+    assert list(visible_cases(bob)) == []
+    assert login_verified(client, bob).get(url("case_detail", case)).status_code == 404
+
+
 def test_assignment_grants_and_unassignment_revokes(carol, bob, case, client):
     case_assign(actor=carol, case=case, caseworkers=[bob])
     assert case in visible_cases(bob)

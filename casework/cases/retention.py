@@ -132,20 +132,24 @@ def upcoming(organisation: Organisation, now: datetime.datetime) -> list[Upcomin
     closed_long_ago = Case.objects.filter(organisation=organisation, closed_at__lte=cutoff).values(
         "applicant_id"
     )
+    due = _closed_people(organisation).filter(
+        Q(held_until__isnull=True) | Q(held_until__lt=timezone.localtime(horizon).date()),
+        pk__in=closed_long_ago,
+        last_closed__lte=cutoff,
+    )
+    # Ids and dates only: no person's row (and encrypted fields) is read for a notice.
     people = {
-        person.pk: details_due_on(organisation, person.last_closed, person.held_until)
-        for person in _closed_people(organisation).filter(
-            Q(held_until__isnull=True) | Q(held_until__lt=timezone.localtime(horizon).date()),
-            pk__in=closed_long_ago,
-            last_closed__lte=cutoff,
-        )
+        pk: details_due_on(organisation, last_closed, held_until)
+        for pk, last_closed, held_until in due.values_list("pk", "last_closed", "held_until")
     }
     if not people:
         return []
     # The people are the organisation's already: found by their own index, not the
     # organisation's (which SQLite, without statistics, would walk).
-    rows = Case.objects.filter(applicant_id__in=list(people)).only("code", "applicant_id")
-    found = [Upcoming(c.pk, c.code, people[c.applicant_id]) for c in rows]
+    rows = Case.objects.filter(applicant_id__in=list(people)).values_list(
+        "pk", "code", "applicant_id"
+    )
+    found = [Upcoming(pk, code, people[applicant_id]) for pk, code, applicant_id in rows]
     return sorted(found, key=lambda row: (row.due_on, row.code))
 
 
