@@ -111,6 +111,15 @@ def test_guessing_many_urls_is_one_alert_an_hour_and_every_denial_logged(client,
     assert AuditEvent.objects.filter(action=Action.ACCESS_DENIED).count() == 5
 
 
+def test_an_hourly_alert_given_no_organisation_is_still_raised_once(caseworker):
+    """The hour's earlier alert is looked for where record() filed it: under the actor's
+    organisation when the caller named none."""
+    for _ in range(3):
+        raise_alert(AlertKind.ACCESS_DENIED, organisation_id=None, actor=caseworker)
+    assert alerts(AlertKind.ACCESS_DENIED).count() == 1
+    assert alerts(AlertKind.ACCESS_DENIED).get().organisation_id == caseworker.organisation_id
+
+
 def test_the_alert_mailbox_is_told_without_names_or_ids(
     client, caseworker, coordinator, mailbox, django_capture_on_commit_callbacks
 ):

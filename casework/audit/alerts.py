@@ -66,6 +66,8 @@ def raise_alert(
     mailbox that there is something to look at (R47). The mail names the kind and the
     time only: no user, no case, no applicant."""
     actor_id = getattr(actor, "pk", None)
+    if organisation_id is None and actor is not None:  # as record() will file it
+        organisation_id = getattr(actor, "organisation_id", None)
     if kind in _HOURLY and _raised_within_hour(kind, actor_id, organisation_id):
         return None
     return _write_alert(kind, organisation_id, actor, request, **details)
