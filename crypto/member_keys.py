@@ -48,7 +48,6 @@ import os
 import struct
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -158,7 +157,15 @@ def seal_to_member(public_key: bytes, secret: bytes, context: bytes) -> bytes:
     check_binding(context, "context")
     if not isinstance(secret, bytes) or not secret:
         raise ValueError("secret must be non-empty bytes")
-    return _seal_with(X25519PrivateKey.generate(), public_key, secret, context)
+    if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_SIZE:
+        raise ValueError(f"public key must be {PUBLIC_KEY_SIZE} bytes")
+    ephemeral = X25519PrivateKey.generate()  # fresh for every seal: a fresh GCM key
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
+    key = _seal_key(shared, ephemeral_public, public_key)
+    header = bytes([SEALED_VERSION]) + ephemeral_public
+    nonce = os.urandom(NONCE_SIZE)
+    return header + nonce + seal(key, nonce, secret, header + context)
 
 
 def open_sealed_secret(private_key: bytes, sealed: bytes, context: bytes) -> bytes:
@@ -179,21 +186,6 @@ def open_sealed_secret(private_key: bytes, sealed: bytes, context: bytes) -> byt
     return open_sealed(key, nonce, data[_SEALED_HEADER + NONCE_SIZE :], header + context)
 
 
-def _seal_with(
-    ephemeral: X25519PrivateKey, public_key: bytes, secret: bytes, context: bytes
-) -> bytes:
-    """seal_to_member with a given ephemeral key: for the format tests only (a reused
-    ephemeral key with a reused nonce would reuse the GCM key and nonce)."""
-    if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_SIZE:
-        raise ValueError(f"public key must be {PUBLIC_KEY_SIZE} bytes")
-    ephemeral_public = ephemeral.public_key().public_bytes_raw()
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
-    key = _seal_key(shared, ephemeral_public, public_key)
-    header = bytes([SEALED_VERSION]) + ephemeral_public
-    nonce = os.urandom(NONCE_SIZE)
-    return header + nonce + seal(key, nonce, secret, header + context)
-
-
 def _seal_key(shared: bytes, ephemeral_public: bytes, member_public: bytes) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(),
@@ -209,7 +201,7 @@ def _derive(password: bytes, header: bytes) -> bytes:
         return Argon2id(
             salt=salt, length=KEY_SIZE, iterations=iterations, lanes=lanes, memory_cost=memory_kib
         ).derive(password)
-    except (InvalidKey, ValueError):
+    except ValueError:
         raise DecryptionError() from None
 
 

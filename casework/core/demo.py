@@ -1228,7 +1228,7 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                 for permission in permissions
             )
         done += size
-        if done == size:
+        if done == size < count:  # the first of several batches
             # Plans made from here on (the foreign-key checks' own, kept for the rest of the
             # connection) see thousands of rows, not the handful before the load (lib.planner).
             refresh_statistics()
