@@ -105,6 +105,13 @@ CASEWORK_TRUSTED_PROXIES = frozenset(env_list("CASEWORK_TRUSTED_PROXIES", []))
 
 # Letters: rendered in a worker process with these limits (R55), sealed with each
 # organisation's certificate from CASEWORK_SEAL_DIR, verified at CASEWORK_VERIFY_BASE_URL.
+# Argon2id cost of unlocking a member's private key at sign-in (issue 16): memory in KiB,
+# passes, lanes. RFC 9106's second recommendation; paid once per sign-in, never per request.
+CASEWORK_MEMBER_KDF = (
+    env_int("CASEWORK_MEMBER_KDF_MEMORY_KIB", 64 * 1024, minimum=8 * 1024),
+    env_int("CASEWORK_MEMBER_KDF_ITERATIONS", 3, minimum=1),
+    env_int("CASEWORK_MEMBER_KDF_LANES", 4, minimum=1),
+)
 CASEWORK_LETTER_RENDER_SECONDS = env_int("CASEWORK_LETTER_RENDER_SECONDS", 30, minimum=1)
 CASEWORK_LETTER_RENDER_MEMORY_MIB = env_int("CASEWORK_LETTER_RENDER_MEMORY_MIB", 512, minimum=128)
 if PROD:
@@ -167,6 +174,7 @@ MIDDLEWARE = [
     "casework.accounts.middleware.SessionOTPMiddleware",
     "casework.accounts.middleware.SessionPolicyMiddleware",
     "casework.accounts.middleware.RequireSecondFactorMiddleware",
+    "casework.keystore.vault.OrganisationKeyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -292,6 +300,9 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+# The key that opens the session's copy of the organisation key (casework.keystore.vault):
+# a cookie of its own, so that the session table alone opens nothing. __Host- in production.
+CASEWORK_VAULT_COOKIE_NAME = "vault"
 SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
@@ -336,6 +347,7 @@ if PROD:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     LANGUAGE_COOKIE_NAME = "__Host-language"
+    CASEWORK_VAULT_COOKIE_NAME = "__Host-vault"
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True

@@ -49,6 +49,8 @@ def _isolated_keys_and_files(settings, tmp_path):
     settings.CASEWORK_KEYS_FILE = tmp_path / "keys" / "keys.json"
     settings.CASEWORK_SEAL_DIR = tmp_path / "seals"
     settings.CASEWORK_ERASURE_JOURNAL = tmp_path / "erasures.txt"
+    # A member's key locks with the cheapest Argon2id (the default is test_member_access's).
+    settings.CASEWORK_MEMBER_KDF = (8, 1, 1)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

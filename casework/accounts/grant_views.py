@@ -13,13 +13,16 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from casework.accounts import services
 from casework.accounts.decorators import role_required, step_up_required
-from casework.accounts.models import RoleGrant
+from casework.accounts.models import RoleGrant, User
 from casework.accounts.roles import Role
+from casework.keystore import members, vault
+from casework.keystore.models import MemberKey
 
 coordinators_only = role_required(Role.COORDINATOR)
 
@@ -29,7 +32,38 @@ coordinators_only = role_required(Role.COORDINATOR)
 def grants_view(request: HttpRequest) -> HttpResponse:
     coordinator: Any = request.user
     grants = services.pending_grants_for(coordinator)
-    return render(request, "accounts/grants.html", {"grants": grants})
+    waiting = list(members.pending_members(coordinator.organisation_id).exclude(pk=coordinator.pk))
+    ready = set(MemberKey.objects.filter(user__in=waiting).values_list("user_id", flat=True))
+    for member in waiting:
+        member.member_key_ready = member.pk in ready
+    context = {
+        "grants": grants,
+        "waiting_access": waiting,
+        "holds_key": vault.held() is not None,
+    }
+    return render(request, "accounts/grants.html", context)
+
+
+@require_POST
+@coordinators_only
+@step_up_required
+def content_access_grant_view(request: HttpRequest, member_id: Any) -> HttpResponse:
+    """Seal the organisation key this coordinator's session holds to a waiting member."""
+    coordinator: Any = request.user
+    member = User.objects.filter(pk=member_id, organisation_id=coordinator.organisation_id).first()
+    if member is None:
+        raise Http404
+    try:
+        members.grant(granter=coordinator, unlocked=vault.held(), member=member, request=request)
+    except members.GrantRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s has access to case content from their next sign-in.")
+            % {"name": member.username},
+        )
+    return redirect(reverse("role_grants") + "#access")
 
 
 @require_POST

@@ -41,6 +41,7 @@ from casework.accounts.models import (
 from casework.accounts.roles import CONTENT_ROLES, Role
 from casework.audit.models import Action
 from casework.audit.services import client_prefix, record
+from casework.keystore import members, vault
 from casework.lib.keys import keyring
 from crypto import keyed_digest
 
@@ -198,10 +199,15 @@ def end_other_sessions(user: User, *, keep: str | None) -> int:
 
 
 @transaction.atomic
-def change_password(request: HttpRequest, user: User, new_password: str) -> None:
-    """Every other session ends; this one stays signed in under a new session key."""
+def change_password(
+    request: HttpRequest, user: User, new_password: str, *, current_password: str | None = None
+) -> None:
+    """Every other session ends; this one stays signed in under a new session key. With the
+    current password, the member's private key follows the new one (access to content
+    stays); without it, a new key pair (pending until granted again)."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    members.password_set(user, new_password, current_password=current_password)
     old_key = request.session.session_key
     end_other_sessions(user, keep=old_key)
     update_session_auth_hash(request, user)  # cycles the key
@@ -387,6 +393,9 @@ def reset_second_factor(*, admin: User, user: User, request: HttpRequest | None 
     user.save(update_fields=["password"])
     end_other_sessions(user, keep=None)
     _withdraw_reset_links(user)
+    # The private key was locked under the password that just went: it is deleted, with the
+    # member's access to content, until a coordinator grants it again.
+    members.remove(user, actor=admin, request=request, reason="reset")
     roles = user.roles
     token, invitation = _new_invitation(
         user.organisation,
@@ -429,6 +438,7 @@ def panic_revoke(*, admin: User, user: User, request: HttpRequest | None = None)
     end_other_sessions(user, keep=None)
     _withdraw_reset_links(user)
     _cancel_pending_grants(user)
+    members.remove(user, actor=admin, request=request, reason="revoked")
     record(Action.PANIC_REVOKE, actor=admin, target=user, request=request)
 
 
@@ -439,6 +449,7 @@ def deactivate_user(*, admin: User, user: User, request: HttpRequest | None = No
     end_other_sessions(user, keep=None)
     _withdraw_reset_links(user)
     _cancel_pending_grants(user)
+    members.remove(user, actor=admin, request=request, reason="deactivated")
     record(Action.USER_DEACTIVATED, actor=admin, target=user, request=request)
 
 
@@ -463,6 +474,8 @@ def _apply_role(user: User, role: Role) -> None:
     """Exactly ``role``, and every session of the user ends (privileges changed: R17, R19)."""
     user.groups.set([Group.objects.get(name=role.value)])
     end_other_sessions(user, keep=None)
+    if role not in CONTENT_ROLES:
+        members.remove(user, reason="role")
 
 
 # --- two people for a content role (finding 13) ---------------------------------------------
@@ -557,7 +570,22 @@ def confirm_grant(
         role=grant.role,
         grant=str(grant.pk),
     )
+    _grant_content_access(coordinator, subject, request)
     return grant
+
+
+def _grant_content_access(coordinator: User, subject: User, request: HttpRequest | None) -> None:
+    """Confirming a content role grants the organisation key too, when this coordinator's
+    session holds it and the person has a key pair; otherwise the access queue shows them."""
+    if members.holds_key(subject):
+        return
+    try:
+        with transaction.atomic():
+            members.grant(
+                granter=coordinator, unlocked=vault.held(), member=subject, request=request
+            )
+    except members.GrantRefused:
+        pass
 
 
 @transaction.atomic
@@ -825,6 +853,7 @@ def _accept(
             reason=RoleGrant.Reason.INVITATION,
             request=request,
         )
+    members.prepare_invited(user, password, role)
     if grant is not None:
         grant.user = user
         grant.save(update_fields=["user"])
@@ -842,6 +871,10 @@ def _reopen(invitation: Invitation, user: User, password: str, request: HttpRequ
     at the next sign-in."""
     user.set_password(password)
     user.save(update_fields=["password"])
+    # The old key went with the reset: a new pair, which a coordinator's confirmation of the
+    # suspended role grants the organisation key to (pending until then).
+    awaiting = RoleGrant.objects.awaiting_coordinator().filter(user=user).exists()
+    members.password_set(user, password, content=awaiting)
     end_other_sessions(user, keep=None)
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = user

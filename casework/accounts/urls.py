@@ -91,6 +91,11 @@ urlpatterns = [
     ),
     path("roles/requests/", grant_views.grants_view, name="role_grants"),
     path(
+        "roles/access/<uuid:member_id>/grant/",
+        grant_views.content_access_grant_view,
+        name="content_access_grant",
+    ),
+    path(
         "roles/requests/<uuid:public_id>/confirm/",
         grant_views.grant_confirm_view,
         name="role_grant_confirm",

@@ -37,6 +37,7 @@ from casework.accounts.models import BackupCodeDevice, RoleGrant, TOTPDevice, Us
 from casework.accounts.webauthn import requires_passkey
 from casework.audit.models import Action
 from casework.audit.services import record
+from casework.keystore import members, vault
 
 webauthn_catalog = JavaScriptCatalog.as_view(packages=["django_otp_webauthn"])
 
@@ -79,6 +80,11 @@ def _password_step(request: HttpRequest, form: PasswordStepForm) -> int:
     next_url = request.session.get("login_next", "/")
     login(request, user)  # new session key after the password step (R17)
     request.session["login_next"] = next_url
+    # The password opens the member's private key, and the organisation key with it; the
+    # session keeps it only encrypted under a key in a cookie of its own (issue 16).
+    unlocked = members.unlock(user, form.cleaned_data["password"])
+    if unlocked is not None:
+        vault.keep(request, user, unlocked)
     return 302
 
 
@@ -274,8 +280,17 @@ def account_view(request: HttpRequest) -> HttpResponse:
         "locked": services.is_locked(user),
         # Adding a passkey is a factor change: offered only after a fresh second factor.
         "step_up_fresh": step_up_fresh(request),
+        "content_access": _content_access(user),
     }
     return render(request, "accounts/account.html", context)
+
+
+def _content_access(user: Any) -> str | None:
+    """Whether this person holds the organisation key ("held"), waits for it ("waiting"), or
+    works without case content (None)."""
+    if not members.reads_content(user):
+        return None
+    return "held" if vault.held() is not None else "waiting"
 
 
 @require_POST
@@ -363,7 +378,12 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.change_password(request, user, form.cleaned_data["new_password"])
+        services.change_password(
+            request,
+            user,
+            form.cleaned_data["new_password"],
+            current_password=form.cleaned_data["current_password"],
+        )
         messages.success(request, _("Your password was changed and your other sessions ended."))
         return redirect("account")
     return render(request, "accounts/password_change.html", {"form": form})

@@ -81,6 +81,10 @@ class Action(models.TextChoices):
         "security_notices_acknowledged",
         _("security notices acknowledged"),
     )
+    # Issue 16: the organisation key that members unlock (ids only, never a key).
+    ORGANISATION_KEY_CREATED = "organisation_key_created", _("organisation key created")
+    CONTENT_ACCESS_GRANTED = "content_access_granted", _("access to case content granted")
+    CONTENT_ACCESS_REMOVED = "content_access_removed", _("access to case content removed")
     # -- audit --
     # What a pruned entry says it was (its content is gone: audit.pruning), and the run.
     PRUNED = "pruned", _("entry older than the retention period, content removed")

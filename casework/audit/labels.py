@@ -44,6 +44,7 @@ from casework.cases.models import (
     SubjectRequest,
 )
 from casework.cases.workflow import Status
+from casework.keystore.members import REMOVAL_REASONS
 from casework.letters.models import Letter
 from casework.lib.vocabulary import masked_field_label
 
@@ -379,6 +380,12 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "grant": (gettext_lazy("Role request"), _an_id),
     "link": (gettext_lazy("Single-use link"), _an_id),
     "operator": (gettext_lazy("By an operator, with"), _as_is),
+    # Issue 16: who holds the organisation key.
+    "organisation_key_version": (gettext_lazy("Organisation key version"), _as_is),
+    "removed_because": (
+        gettext_lazy("Removed because of"),
+        lambda value, event, known: _word(REMOVAL_REASONS.items(), value),
+    ),
     # -- audit --
     "pruned": (gettext_lazy("Entries pruned"), _as_is),
     "pruned_upto": (gettext_lazy("Pruned up to entry"), _as_is),

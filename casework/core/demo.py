@@ -53,6 +53,7 @@ from casework.cases.services import (
 from casework.cases.subject_requests import request_record
 from casework.cases.uploads import sniff
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
+from casework.keystore import members
 from casework.keystore.models import DataKey
 from casework.letters.models import Letter
 from casework.letters.services import letter_issue, letter_request
@@ -137,8 +138,21 @@ def seed_accounts(data_dir: Path) -> tuple[list[DemoLogin], int]:
             logins.append(
                 DemoLogin(name, role, username, passwords[username], demo_totp_secret(user))
             )
+        _demo_keys(slug, passwords)
     save_passwords(path, passwords)
     return logins, created
+
+
+def _demo_keys(slug: str, passwords: dict[str, str]) -> None:
+    """As the demo's people would do it: the coordinator's sign-in makes the organisation key
+    (members.unlock, with their password), the caseworker's makes their key pair, and the
+    coordinator grants them the key (issue 16)."""
+    coordinator = User.objects.get(username=f"{slug}-coordinator")
+    unlocked = members.unlock(coordinator, passwords[coordinator.username])
+    caseworker = User.objects.get(username=f"{slug}-caseworker")
+    members.unlock(caseworker, passwords[caseworker.username])
+    if not members.holds_key(caseworker):
+        members.grant(granter=coordinator, unlocked=unlocked, member=caseworker)
 
 
 # --- Demo cases --------------------------------------------------------------------------------

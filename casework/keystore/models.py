@@ -33,3 +33,82 @@ class DataKey(models.Model):
 
     def __str__(self) -> str:
         return f"DataKey({self.subject_type}:{self.subject_id})"
+
+
+# --- Member-unlocked organisation keys (issue 16) ---------------------------------------------
+# No organisation key is stored here, nor anywhere else in the clear: each member who may read
+# case content holds it sealed to their own public key (KeyGrant), and their private key is
+# locked under a key derived from their password (MemberKey). SECURITY.md gives the formats.
+
+
+class OrganisationKey(models.Model):
+    """One version of an organisation's key: when it was made and by whom, never the key."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("organisation key")
+        verbose_name_plural = _("organisation keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "version"], name="one_organisation_key_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"OrganisationKey({self.organisation_id}, v{self.version})"
+
+
+class MemberKey(models.Model):
+    """A member's X25519 key pair: the public half, and the private half locked under their
+    password (crypto.member_keys, 83 bytes). Replaced, with every grant to it, when the
+    password is set without the old one (a reset link): the member is pending again."""
+
+    user = models.OneToOneField(
+        "accounts.User", on_delete=models.CASCADE, primary_key=True, related_name="member_key"
+    )
+    public_key = models.BinaryField()
+    locked_private_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    locked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("member key")
+        verbose_name_plural = _("member keys")
+
+    def __str__(self) -> str:
+        return f"MemberKey({self.user_id})"
+
+
+class KeyGrant(models.Model):
+    """An organisation key sealed to one member's public key (crypto.member_keys, 93 bytes):
+    that member's access to case content. Deleting it removes the access."""
+
+    organisation_key = models.ForeignKey(
+        OrganisationKey, on_delete=models.CASCADE, related_name="grants"
+    )
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="key_grants")
+    sealed = models.BinaryField()
+    granted_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("access grant")
+        verbose_name_plural = _("access grants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_key", "user"], name="one_grant_per_member_and_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"KeyGrant({self.organisation_key_id}, {self.user_id})"

@@ -1,0 +1,117 @@
+"""The session's copy of the organisation key, useless without the browser's cookie (issue 16).
+
+At the password step, keep() encrypts the organisation key the member unlocked under a fresh
+random 256-bit key and stores only the ciphertext in the server-side session; the random key
+goes to the browser alone, in a cookie of its own (HttpOnly, SameSite=Strict; __Host- and
+Secure in production). A copied session table opens nothing; the cookie of an ended session
+opens nothing either, its session row being gone. Sign-out, the idle and absolute timeouts
+and every revocation delete the row.
+
+For each request of a fully signed-in member, the middleware opens the copy and holds the key
+for that request only (held()); it is forgotten when the response leaves.
+
+Session value (base64 of crypto.aead's token, 61 bytes for a 32-byte key): AES-256-GCM under
+the cookie's key, associated data ``session-vault:<user id>:org:<organisation id>:v<version>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from casework.keystore.members import Unlocked
+from crypto import DecryptionError, decrypt, encrypt
+
+logger = logging.getLogger(__name__)
+
+SESSION_FIELD = "organisation_key"
+COOKIE_KEY_SIZE = 32
+_TO_SET = "_vault_cookie"
+
+_held: ContextVar[Unlocked | None] = ContextVar("organisation_key", default=None)
+
+
+def held() -> Unlocked | None:
+    """The organisation key of this request's signed-in member, or None (not signed in,
+    pending, or a role that reads no content)."""
+    return _held.get()
+
+
+def keep(request: HttpRequest, user: Any, unlocked: Unlocked) -> None:
+    """Keep ``unlocked`` for this session: its ciphertext in the session, its key in the
+    cookie the response sets."""
+    cookie_key = os.urandom(COOKIE_KEY_SIZE)
+    token = encrypt(cookie_key, unlocked.secret, _context(user.pk, unlocked))
+    request.session[SESSION_FIELD] = {
+        "organisation": str(unlocked.organisation_id),
+        "version": unlocked.version,
+        "sealed": base64.b64encode(token).decode(),
+    }
+    setattr(request, _TO_SET, base64.urlsafe_b64encode(cookie_key).decode())
+
+
+def opened(request: HttpRequest) -> Unlocked | None:
+    """The organisation key of this session, or None. A session value without its cookie,
+    a cookie of another session, or either altered: None, and nothing else happens (a
+    member then sees the waiting page, never a decryption error)."""
+    stored = request.session.get(SESSION_FIELD)
+    cookie = request.COOKIES.get(settings.CASEWORK_VAULT_COOKIE_NAME)
+    if not isinstance(stored, dict) or not cookie:
+        return None
+    user: Any = request.user
+    try:
+        unlocked = Unlocked(uuid.UUID(stored["organisation"]), int(stored["version"]), b"")
+        key = base64.urlsafe_b64decode(cookie.encode("ascii"))
+        token = base64.b64decode(stored["sealed"])
+        if len(key) != COOKIE_KEY_SIZE or unlocked.organisation_id != user.organisation_id:
+            return None
+        secret = decrypt(key, token, _context(user.pk, unlocked))
+    except (KeyError, ValueError, TypeError, binascii.Error, UnicodeEncodeError, DecryptionError):
+        logger.warning("a session's organisation key did not open with its cookie")
+        return None
+    return Unlocked(unlocked.organisation_id, unlocked.version, secret)
+
+
+def _context(user_id: Any, unlocked: Unlocked) -> bytes:
+    return f"session-vault:{user_id}:org:{unlocked.organisation_id}:v{unlocked.version}".encode()
+
+
+class OrganisationKeyMiddleware:
+    """Holds the signed-in member's organisation key for the request, and sets or clears
+    the cookie that opens the session's copy of it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user: Any = getattr(request, "user", None)
+        verified = user is not None and user.is_authenticated and user.is_verified()
+        token = _held.set(opened(request) if verified else None)
+        try:
+            response = self.get_response(request)
+        finally:
+            _held.reset(token)
+        name = settings.CASEWORK_VAULT_COOKIE_NAME
+        to_set = getattr(request, _TO_SET, None)
+        if to_set:
+            response.set_cookie(
+                name,
+                to_set,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Strict",
+                path="/",
+            )
+        elif name in request.COOKIES and SESSION_FIELD not in request.session:
+            response.delete_cookie(name, path="/", samesite="Strict")  # its session is gone
+        return response
