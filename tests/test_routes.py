@@ -27,6 +27,7 @@ HALF = {
 
 SAMPLE_KWARGS = {
     "user_id": uuid.uuid4(),
+    "member_id": uuid.uuid4(),
     "device_id": uuid.uuid4(),
     "public_id": uuid.uuid4(),
     "token": "not-a-real-token",
