@@ -85,13 +85,15 @@ def coordinator_client() -> tuple[Any, Any]:
 
     from casework.accounts.models import User
     from casework.accounts.roles import Role
-    from tests.conftest import login_verified  # signs in without the slow password hasher
+    from casework.core.demo import credentials_path, load_passwords
+    from tests.conftest import login_unlocked  # signed in, holding the organisation's key
 
     # django.test.Client sends Host: testserver. setup_test_environment() would allow it
     # too, but it also instruments template rendering, which would be measured as well.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     user = User.objects.get(username=f"rainbow-{Role.COORDINATOR.value.replace('_', '-')}")
-    return login_verified(Client(), user), user
+    password = load_passwords(credentials_path(settings.DATA_DIR))[user.username]
+    return login_unlocked(Client(), user, password), user
 
 
 # --- decryption skipped ----------------------------------------------------------------------
@@ -215,6 +217,7 @@ def measure(
 def people(organisation_id: Any, count: int, rng: random.Random) -> tuple[list[str], list[str]]:
     """Names and passport numbers of random applicants of the organisation (that exist)."""
     from casework.cases.models import Applicant
+    from casework.core.demo import demo_keys
     from casework.lib import datakeys
 
     ids = list(
@@ -223,7 +226,7 @@ def people(organisation_id: Any, count: int, rng: random.Random) -> tuple[list[s
     chosen = rng.sample(ids, min(len(ids), count * 3))
     names: list[str] = []
     passports: list[str] = []
-    with datakeys.dek_cache():
+    with demo_keys(), datakeys.dek_cache():  # as the demo coordinator's sign-in would
         applicants = list(Applicant.objects.filter(pk__in=chosen))
         datakeys.preload(a.pk for a in applicants)
         rng.shuffle(applicants)

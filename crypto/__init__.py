@@ -17,7 +17,7 @@ from .blind_index import (
     normalise_text,
 )
 from .errors import CryptoError, DecryptionError, KeyStoreError, UnknownKeyVersionError
-from .keyring import KeyProvider, KeyRing, wrapped_key_version
+from .keyring import KeyProvider, KeyRing, wrapped_key_format, wrapped_key_version
 from .mac import digests_equal, keyed_digest
 
 __all__ = [
@@ -41,5 +41,6 @@ __all__ = [
     "normalise_passport",
     "normalise_phone",
     "normalise_text",
+    "wrapped_key_format",
     "wrapped_key_version",
 ]

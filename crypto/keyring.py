@@ -13,6 +13,12 @@ GCM associated data = the 5-byte header || context. The context binds the DEK to
 (e.g. b"datakey:applicant:<uuid>:org:<uuid>"); the header binding stops anyone from
 relabelling a wrapped key with another KEK version.
 
+Layered wrapped key, version 2 (exactly 94 bytes): the same layout with format byte 0x02 and
+a 61-byte payload in place of the DEK: the DEK already encrypted under an organisation key
+(a crypto.aead token of 32 bytes). Both layers are needed to reach the DEK; the KEK layer is
+re-wrapped on rotation (rewrap) without the organisation key. unwrap() refuses a layered key
+and unwrap_layered() a plain one, so neither is ever taken for the other.
+
 Key file / environment format (JSON, mode 0600):
 
     {"format": "casework-keyring/1", "active": 2,
@@ -46,9 +52,13 @@ from .errors import DecryptionError, KeyStoreError, UnknownKeyVersionError
 
 KEYRING_FORMAT = "casework-keyring/1"
 WRAP_FORMAT = 1
+LAYERED_FORMAT = 2
+LAYERED_PAYLOAD_SIZE = 61  # crypto.aead's token of a 32-byte key: 1 + 12 + 32 + 16
 _HEADER_SIZE = 5
 _NONCE_END = _HEADER_SIZE + NONCE_SIZE
 WRAPPED_KEY_SIZE = _NONCE_END + KEY_SIZE + TAG_SIZE
+LAYERED_WRAPPED_SIZE = _NONCE_END + LAYERED_PAYLOAD_SIZE + TAG_SIZE
+_SIZES = {WRAP_FORMAT: WRAPPED_KEY_SIZE, LAYERED_FORMAT: LAYERED_WRAPPED_SIZE}
 MAX_KEY_VERSION = 2**32 - 1  # what fits in the 4-byte header
 _FIELDS = frozenset({"format", "active", "keks", "index_key"})
 _MAX_KEY_FILE_SIZE = 1 << 20
@@ -71,6 +81,17 @@ class KeyProvider(Protocol):
 
     def unwrap(self, wrapped: bytes, context: bytes) -> bytes: ...
 
+    def wrap_layered(self, token: bytes, context: bytes) -> bytes: ...
+
+    def unwrap_layered(self, wrapped: bytes, context: bytes) -> bytes: ...
+
+
+def wrapped_key_format(wrapped: bytes) -> int:
+    """WRAP_FORMAT (a plain wrapped key) or LAYERED_FORMAT; DecryptionError if malformed."""
+    data = as_bytes(wrapped)
+    wrapped_key_version(data)
+    return data[0]
+
 
 def wrapped_key_version(wrapped: bytes) -> int:
     """Return the KEK version in a wrapped key's header; DecryptionError if malformed.
@@ -78,7 +99,7 @@ def wrapped_key_version(wrapped: bytes) -> int:
     Rotation uses it to skip DEKs already wrapped under the active KEK.
     """
     data = as_bytes(wrapped)
-    if len(data) != WRAPPED_KEY_SIZE or data[0] != WRAP_FORMAT:
+    if not data or _SIZES.get(data[0]) != len(data):
         raise DecryptionError()
     version = int.from_bytes(data[1:_HEADER_SIZE], "big")
     if version == 0:
@@ -155,30 +176,52 @@ class KeyRing:
     def wrap(self, dek: bytes, context: bytes) -> bytes:
         """Wrap a 32-byte DEK under the active KEK, bound to `context` (non-empty)."""
         check_key(dek, "data key")
-        check_binding(context, "context")
-        header = bytes([WRAP_FORMAT]) + self._active.to_bytes(4, "big")
-        nonce = os.urandom(NONCE_SIZE)
-        return header + nonce + seal(self._keks[self._active], nonce, dek, header + context)
+        return self._wrap(WRAP_FORMAT, dek, context)
+
+    def wrap_layered(self, token: bytes, context: bytes) -> bytes:
+        """Wrap a DEK already encrypted under an organisation key (a 61-byte token)."""
+        if not isinstance(token, bytes) or len(token) != LAYERED_PAYLOAD_SIZE:
+            raise ValueError(f"a layered payload is {LAYERED_PAYLOAD_SIZE} bytes")
+        return self._wrap(LAYERED_FORMAT, token, context)
 
     def unwrap(self, wrapped: bytes, context: bytes) -> bytes:
-        """Return the DEK inside `wrapped`.
+        """Return the DEK inside `wrapped` (a plain wrapped key; a layered one is refused).
 
         Raises DecryptionError for malformed, altered or mis-bound data, and
         UnknownKeyVersionError (a KeyStoreError that is also a DecryptionError) when the
         header names a KEK version this ring does not hold.
         """
+        return self._unwrap(WRAP_FORMAT, wrapped, context)
+
+    def unwrap_layered(self, wrapped: bytes, context: bytes) -> bytes:
+        """Return the organisation-key token inside a layered wrapped key (a plain one is
+        refused); the DEK needs the organisation key next."""
+        return self._unwrap(LAYERED_FORMAT, wrapped, context)
+
+    def rewrap(self, wrapped: bytes, context: bytes) -> bytes:
+        """Unwrap, then wrap again under the active KEK (KEK rotation), in the same format:
+        a layered key stays layered, and its inner layer is never opened."""
+        data = as_bytes(wrapped)
+        kind = wrapped_key_format(data)
+        return self._wrap(kind, self._unwrap(kind, data, context), context)
+
+    def _wrap(self, kind: int, payload: bytes, context: bytes) -> bytes:
+        check_binding(context, "context")
+        header = bytes([kind]) + self._active.to_bytes(4, "big")
+        nonce = os.urandom(NONCE_SIZE)
+        return header + nonce + seal(self._keks[self._active], nonce, payload, header + context)
+
+    def _unwrap(self, kind: int, wrapped: bytes, context: bytes) -> bytes:
         check_binding(context, "context")
         data = as_bytes(wrapped)
         version = wrapped_key_version(data)
+        if data[0] != kind:
+            raise DecryptionError()
         kek = self._keks.get(version)
         if kek is None:
             raise UnknownKeyVersionError(version)
         header, nonce = data[:_HEADER_SIZE], data[_HEADER_SIZE:_NONCE_END]
         return open_sealed(kek, nonce, data[_NONCE_END:], header + context)
-
-    def rewrap(self, wrapped: bytes, context: bytes) -> bytes:
-        """Unwrap, then wrap again under the active KEK (KEK rotation)."""
-        return self.wrap(self.unwrap(wrapped, context), context)
 
     # -- serialisation ----------------------------------------------------------------------
 

@@ -103,6 +103,25 @@ def login_verified(client, user: User):
     return client
 
 
+def login_unlocked(client, user, password: str):
+    """A fully signed-in member who also holds their organisation key, as the password step
+    leaves a caseworker or coordinator (issue 16): the key their password unlocks, kept in
+    the session and opened by the cookie, exactly as casework.keystore.vault does."""
+    from django.conf import settings
+
+    from casework.keystore import members, vault
+
+    login_verified(client, user)
+    unlocked = members.unlock(user, password)
+    if unlocked is not None:
+        session_value, cookie_value = vault.for_session(user, unlocked)
+        session = client.session
+        session[vault.SESSION_FIELD] = session_value
+        session.save()
+        client.cookies[settings.CASEWORK_VAULT_COOKIE_NAME] = cookie_value
+    return client
+
+
 @pytest.fixture
 def coordinator(organisation) -> User:
     return make_user(organisation=organisation, role=Role.COORDINATOR, username="carol")

@@ -10,6 +10,7 @@ the audit log and decrypts a sample of every kind of record before it commits.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import importlib
@@ -21,6 +22,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,9 +33,13 @@ from django.apps import apps
 from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connection
 
+from casework.accounts.models import User
 from casework.audit.signing import public_key, signing_key
 from casework.cases.models import Case, Route, StageCount
 from casework.core import backup
+from casework.core.demo import credentials_path, load_passwords
+from casework.keystore import members as member_keys
+from casework.keystore import vault
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
 from casework.lib.files import read_encrypted
@@ -253,6 +259,16 @@ def test_it_refuses_a_member_that_would_land_elsewhere(
 # --- the drill: backup, a fresh database and file store, restore, and it all reads back -------
 
 
+@contextlib.contextmanager
+def as_members(passwords: dict[str, str]) -> Iterator[None]:
+    """Read as the demo's coordinators, signed in: their organisations' keys held
+    (issue 16), unlocked with their passwords."""
+    coordinators = User.objects.filter(username__in=passwords, username__endswith="-coordinator")
+    keys = [member_keys.unlock(user, passwords[user.username]) for user in coordinators]
+    with vault.holding(*filter(None, keys)):
+        yield
+
+
 def plaintexts() -> dict[str, dict[str, Any]]:
     """Every encrypted record's fields, decrypted (crypto-shredded subjects left out)."""
     values = {}
@@ -312,8 +328,10 @@ def stage_counts() -> dict[tuple[str, int], int]:
 def test_a_restored_backup_decrypts_with_the_same_keys_and_verifies(
     demo, settings, tmp_path, logical
 ):
-    before = plaintexts()
-    files = stored_contents()
+    passwords = load_passwords(credentials_path(settings.DATA_DIR))
+    with as_members(passwords):
+        before = plaintexts()
+        files = stored_contents()
     counts = row_counts()
     stages = stage_counts()
     assert sum(stages.values()) == Case.objects.count() > 0
@@ -336,8 +354,9 @@ def test_a_restored_backup_decrypts_with_the_same_keys_and_verifies(
     call_command("restore", str(out), logical=logical, stdout=output, verbosity=0)
 
     assert ("logical" if logical else "native") in output.getvalue()
-    assert plaintexts() == before
-    assert stored_contents() == files
+    with as_members(passwords):  # the restored grants, opened with the same passwords
+        assert plaintexts() == before
+        assert stored_contents() == files
     # The same rows, but for the verification the restore ran (one entry, one result) and
     # the entry that says it was restored.
     restored = row_counts()
@@ -539,13 +558,21 @@ def test_with_another_installations_keys_nothing_is_kept(
 
 # --- a SQLite backup restored into PostgreSQL ----------------------------------------------------
 
+# As the demo's coordinators read, signed in (issue 16): their passwords (the demo's file,
+# DEMO_LOGINS below) unlock their organisations' keys.
 DECRYPT_ALL = """
 import json
+from pathlib import Path
 from django.apps import apps
+from casework.accounts.models import User
+from casework.keystore import members, vault
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
+passwords = json.loads(Path("DEMO_LOGINS").read_text())
+coordinators = User.objects.filter(username__in=passwords, username__endswith="-coordinator")
+keys = [members.unlock(user, passwords[user.username]) for user in coordinators]
 values = {}
-with datakeys.dek_cache():
+with vault.holding(*filter(None, keys)), datakeys.dek_cache():
     for model in apps.get_models():
         fields = encrypted_fields(model)
         for row in model._base_manager.all() if fields else []:
@@ -631,14 +658,17 @@ def test_a_sqlite_backup_restores_into_postgresql(scratch_postgresql, tmp_path):
     manage(source, "migrate", "-v", "0")
     manage(source, "seed_demo")
     manage(source, "audit_checkpoint")
-    before = json.loads(manage(source, "shell", "-v", "0", "-c", DECRYPT_ALL).splitlines()[-1])
+    decrypt_all = DECRYPT_ALL.replace(
+        "DEMO_LOGINS", str(credentials_path(tmp_path / "sqlite-instance"))
+    )
+    before = json.loads(manage(source, "shell", "-v", "0", "-c", decrypt_all).splitlines()[-1])
     manage(source, "backup", "--out", str(out), "-v", "0")
     assert manifest_of(out)["database"]["vendor"] == "sqlite"
 
     restored = manage(target, "restore", str(out), "-v", "0")
 
     assert "logical dump" in restored
-    after = json.loads(manage(target, "shell", "-v", "0", "-c", DECRYPT_ALL).splitlines()[-1])
+    after = json.loads(manage(target, "shell", "-v", "0", "-c", decrypt_all).splitlines()[-1])
     assert any(key.startswith("cases.applicant:") for key in before)
     assert after == before
     assert "Audit log intact" in manage(target, "verify_audit")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -13,7 +14,13 @@ from casework.accounts.roles import Role
 from casework.audit.models import Action, AuditEvent
 from casework.cases.access import visible_cases
 from casework.cases.models import Applicant, Case, CaseStatusChange
-from casework.core.demo import DEMO_ORGANISATIONS, DESTINATIONS, SAMPLE_CASES, icao_latin
+from casework.core.demo import (
+    DEMO_ORGANISATIONS,
+    DESTINATIONS,
+    SAMPLE_CASES,
+    demo_keys,
+    icao_latin,
+)
 from casework.lib import datakeys
 from casework.lib.fields import search
 
@@ -108,9 +115,23 @@ SAMPLES = {
 }
 
 
+_held: list[contextlib.ExitStack] = []
+
+
+@pytest.fixture(autouse=True)
+def _as_signed_in_members():
+    """After seed(), the test reads the demo's cases as its coordinators would, signed in:
+    their organisations' keys held until the test ends (issue 16)."""
+    with contextlib.ExitStack() as stack:
+        _held.append(stack)
+        yield
+        _held.pop()
+
+
 def seed(*args):
     out, err = io.StringIO(), io.StringIO()
     call_command("seed_demo", *args, stdout=out, stderr=err)
+    _held[-1].enter_context(demo_keys())
     return out.getvalue(), err.getvalue()
 
 

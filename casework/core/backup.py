@@ -78,11 +78,12 @@ from casework.audit.signing import public_key, signing_key
 from casework.audit.verification import verify_and_record
 from casework.cases import journal
 from casework.cases.models import Document, StageCount
+from casework.keystore.models import DataKey
 from casework.letters.models import Letter
 from casework.lib import datakeys
 from casework.lib.fields import Ciphertext, EncryptedField, EncryptedModel, encrypted_fields
 from casework.lib.files import STORE_ERRORS, read_encrypted
-from casework.lib.keys import key_file_path
+from casework.lib.keys import key_file_path, keyring
 from crypto import TOKEN_VERSION, CryptoError, DecryptionError
 
 FORMAT = "casework-backup/1"
@@ -1475,6 +1476,11 @@ def _decrypt_sample(model: type[models.Model]) -> int:
             datakeys.cipher_for(instance.data_subject_id())
         except datakeys.SubjectErased:
             continue  # crypto-shredded: unreadable on purpose
+        except datakeys.OrganisationKeyMissing:
+            # Under the organisation's key too (issue 16): only a signed-in member opens it.
+            # What this installation must open is the key file's layer.
+            _kek_layer_opens(instance.data_subject_id())
+            continue
         except DecryptionError:
             raise BackupError(_WRONG_KEYS) from None
         try:
@@ -1486,6 +1492,12 @@ def _decrypt_sample(model: type[models.Model]) -> int:
             ) from None
         decrypted += 1
     return decrypted
+
+
+def _kek_layer_opens(subject_id: Any) -> None:
+    key = DataKey.objects.filter(subject_id=subject_id).first()
+    if key is None or not datakeys.opens_under(keyring(), key):
+        raise BackupError(_WRONG_KEYS)
 
 
 _WRONG_KEYS = (
@@ -1515,6 +1527,9 @@ def _decrypt_files(purpose: str) -> int:
                 organisation_id=row.organisation_id,  # type: ignore[attr-defined]
             )
         except datakeys.SubjectErased:
+            continue
+        except datakeys.OrganisationKeyMissing:
+            _kek_layer_opens(row.applicant_id)  # type: ignore[attr-defined]
             continue
         except DecryptionError:
             raise BackupError(f"refused: a restored {purpose} file does not decrypt") from None

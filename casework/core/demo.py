@@ -13,11 +13,13 @@ import json
 import os
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
@@ -53,13 +55,13 @@ from casework.cases.services import (
 from casework.cases.subject_requests import request_record
 from casework.cases.uploads import sniff
 from casework.cases.workflow import CaseFacts, ClosureReason, Status
-from casework.keystore import members
+from casework.keystore import members, vault
+from casework.keystore.members import current_key
 from casework.keystore.models import DataKey
 from casework.letters.models import Letter
 from casework.letters.services import letter_issue, letter_request
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields, search
-from casework.lib.keys import keyring
 from casework.lib.planner import refresh_statistics
 from crypto import new_data_key
 
@@ -89,6 +91,23 @@ def demo_totp_secret(user: User) -> str:
 def demo_passphrase() -> str:
     """Five random words' worth of entropy as hex groups: long, random, not reused."""
     return "-".join(secrets.token_hex(3) for _ in range(5))
+
+
+@contextmanager
+def demo_keys() -> Iterator[None]:
+    """The demo organisations' keys, unlocked with the demo coordinators' passwords and held
+    for the seeding only, as a coordinator's sign-in holds them for a request (issue 16)."""
+    passwords = load_passwords(credentials_path(Path(settings.DATA_DIR)))
+    keys = []
+    for slug in DEMO_ORGANISATIONS:
+        username = f"{slug}-coordinator"
+        user = User.objects.filter(username=username).first()
+        if user is not None and username in passwords:
+            unlocked = members.unlock(user, passwords[username])
+            if unlocked is not None:
+                keys.append(unlocked)
+    with vault.holding(*keys):
+        yield
 
 
 def credentials_path(data_dir: Path) -> Path:
@@ -1096,7 +1115,7 @@ def seed_cases() -> CaseSeedResult:
     already has a case, and then reports the sample cases it finds.
     """
     rainbow = _staff("rainbow")
-    with datakeys.dek_cache():
+    with demo_keys(), datakeys.dek_cache():
         if Case.objects.filter(organisation=rainbow.organisation).exists():
             applicants = _sample_applicants(rainbow.organisation)
             existing = list(
@@ -1180,14 +1199,14 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
             content_type__app_label="cases", codename__in=["view_case", "change_case"]
         )
     )
-    ring = keyring()
     start = Applicant.objects.filter(organisation=organisation).count()
     rng = random.Random(DEMO_SEED + start)  # noqa: S311 (fictional demo data, reproducible)
     now = timezone.now()
     done = 0
+    current = current_key(organisation.pk)
     while done < count:
         size = min(BULK_BATCH, count - done)
-        with transaction.atomic(), datakeys.dek_cache():
+        with demo_keys(), transaction.atomic(), datakeys.dek_cache():
             applicants, cases, keys = [], [], []
             for number, code in enumerate(_new_codes(size), start + done + 1000):
                 applicant = Applicant(
@@ -1215,7 +1234,6 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                     subject_id=applicant.pk,
                     subject_type=DataKey.SubjectType.APPLICANT,
                     organisation_id=organisation.pk,
-                    kek_version=ring.active_version,
                     # What EncryptedModel.save() would have counted (nonce budget, R35).
                     encryptions=sum(
                         field.is_dirty(obj)
@@ -1223,7 +1241,7 @@ def seed_bulk(count: int, progress: Callable[[int], None] | None = None) -> int:
                         for field in encrypted_fields(type(obj))
                     ),
                 )
-                key.wrapped = ring.wrap(dek, datakeys.wrap_context(key))
+                datakeys.wrap_new(key, dek, current=current)
                 keys.append(key)
                 applicants.append(applicant)
                 cases.append(case)

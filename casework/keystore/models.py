@@ -21,6 +21,10 @@ class DataKey(models.Model):
     organisation_id = models.UUIDField()
     wrapped = models.BinaryField(null=True)
     kek_version = models.PositiveIntegerField(null=True, db_index=True)
+    # The organisation key version the DEK is also wrapped under (issue 16); None for a data
+    # key of the KEK alone: a member's or organisation's own, or an applicant's from before
+    # the organisation had a key (layered by members' requests: vault._layer_a_batch).
+    organisation_key_version = models.PositiveIntegerField(null=True)
     # Random 96-bit nonces stay safe far beyond this, but we roll the key well before
     # (SECURITY-REQUIREMENTS R35): see casework.lib.datakeys.MAX_ENCRYPTIONS.
     encryptions = models.PositiveBigIntegerField(default=0)

@@ -21,7 +21,8 @@ import binascii
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,26 +39,51 @@ SESSION_FIELD = "organisation_key"
 COOKIE_KEY_SIZE = 32
 _TO_SET = "_vault_cookie"
 
-_held: ContextVar[Unlocked | None] = ContextVar("organisation_key", default=None)
+_held: ContextVar[tuple[Unlocked, ...]] = ContextVar("organisation_keys", default=())
 
 
 def held() -> Unlocked | None:
     """The organisation key of this request's signed-in member, or None (not signed in,
     pending, or a role that reads no content)."""
-    return _held.get()
+    keys = _held.get()
+    return keys[0] if len(keys) == 1 else None
+
+
+def for_organisation(organisation_id: Any) -> Unlocked | None:
+    """The organisation key held in this context for ``organisation_id``, or None."""
+    return next((key for key in _held.get() if key.organisation_id == organisation_id), None)
+
+
+@contextmanager
+def holding(*keys: Unlocked) -> Iterator[None]:
+    """Hold ``keys`` inside this block only: a request (the middleware), or the demo's
+    seeding, which knows the demo coordinators' passwords and unlocks their keys."""
+    token = _held.set(tuple(keys))
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 def keep(request: HttpRequest, user: Any, unlocked: Unlocked) -> None:
     """Keep ``unlocked`` for this session: its ciphertext in the session, its key in the
     cookie the response sets."""
+    session_value, cookie_value = for_session(user, unlocked)
+    request.session[SESSION_FIELD] = session_value
+    setattr(request, _TO_SET, cookie_value)
+
+
+def for_session(user: Any, unlocked: Unlocked) -> tuple[dict[str, Any], str]:
+    """The session's value (the key encrypted under a fresh random key) and the cookie's
+    (that random key, base64url)."""
     cookie_key = os.urandom(COOKIE_KEY_SIZE)
     token = encrypt(cookie_key, unlocked.secret, _context(user.pk, unlocked))
-    request.session[SESSION_FIELD] = {
+    session_value = {
         "organisation": str(unlocked.organisation_id),
         "version": unlocked.version,
         "sealed": base64.b64encode(token).decode(),
     }
-    setattr(request, _TO_SET, base64.urlsafe_b64encode(cookie_key).decode())
+    return session_value, base64.urlsafe_b64encode(cookie_key).decode()
 
 
 def opened(request: HttpRequest) -> Unlocked | None:
@@ -82,6 +108,23 @@ def opened(request: HttpRequest) -> Unlocked | None:
     return Unlocked(unlocked.organisation_id, unlocked.version, secret)
 
 
+_layered: set[tuple[uuid.UUID, int]] = set()  # organisation keys with no legacy data key left
+
+
+def _layer_a_batch(unlocked: Unlocked) -> None:
+    """After an upgrade, each request of a member holding the key puts a batch of the
+    organisation's data keys under it, until none is left (resumable: any request goes on
+    where the last one stopped). Remembered per process once done: new data keys of an
+    organisation with a key are layered from the start."""
+    from casework.lib import datakeys
+
+    done = (unlocked.organisation_id, unlocked.version)
+    if done in _layered:
+        return
+    if datakeys.layer_legacy_keys(unlocked, datakeys.LAYER_BATCH) < datakeys.LAYER_BATCH:
+        _layered.add(done)
+
+
 def _context(user_id: Any, unlocked: Unlocked) -> bytes:
     return f"session-vault:{user_id}:org:{unlocked.organisation_id}:v{unlocked.version}".encode()
 
@@ -96,11 +139,11 @@ class OrganisationKeyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user: Any = getattr(request, "user", None)
         verified = user is not None and user.is_authenticated and user.is_verified()
-        token = _held.set(opened(request) if verified else None)
-        try:
+        unlocked = opened(request) if verified else None
+        with holding(*([unlocked] if unlocked is not None else [])):
             response = self.get_response(request)
-        finally:
-            _held.reset(token)
+            if unlocked is not None:
+                _layer_a_batch(unlocked)
         name = settings.CASEWORK_VAULT_COOKIE_NAME
         to_set = getattr(request, _TO_SET, None)
         if to_set:

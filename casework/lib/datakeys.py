@@ -1,5 +1,11 @@
 """Data keys (DEKs): one per data subject, created, unwrapped, counted and destroyed here.
 
+An applicant's DEK in an organisation that has an organisation key (issue 16) is wrapped
+twice: under the organisation key (crypto.aead), then under the KEK (the keyring's layered
+format). Opening it needs both: the key file, and the organisation key that only a signed-in
+member's request holds (casework.keystore.vault). Members' and organisations' own DEKs (TOTP
+secrets, letterheads) stay under the KEK alone: they are needed before anyone is signed in.
+
 Unwrapped DEKs (as ready ciphers) are cached for the duration of one request or command
 (``dek_cache``), so a list page unwraps each applicant's key once, not once per field.
 """
@@ -10,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import F
@@ -17,8 +24,18 @@ from django.utils import timezone
 
 from casework.keystore.models import DataKey
 from casework.lib.keys import keyring
-from crypto import DataKeyCipher, DecryptionError, KeyRing, new_data_key, wrapped_key_version
+from crypto import (
+    DataKeyCipher,
+    DecryptionError,
+    KeyRing,
+    decrypt,
+    encrypt,
+    new_data_key,
+    wrapped_key_format,
+    wrapped_key_version,
+)
 from crypto.aead import MAX_ENCRYPTIONS_PER_KEY
+from crypto.keyring import LAYERED_FORMAT
 
 # Stop writing under a subject's DEK long before random 96-bit nonces could collide
 # (NIST SP 800-38D); crypto/ is stateless, so the count is kept here.
@@ -39,6 +56,19 @@ class SubjectErased(DecryptionError):
 
     def __init__(self) -> None:
         super().__init__("the data of this subject has been erased")
+
+
+class OrganisationKeyMissing(DecryptionError):
+    """The DEK is under the organisation key, which this request does not hold: the member is
+    not signed in, waits for a coordinator to grant it, or works in another organisation.
+    Pages answer it with the waiting page, never a decryption error."""
+
+    def __init__(self) -> None:
+        super().__init__("the organisation key is not held in this request")
+
+
+# How many legacy data keys one request of a member holding the key puts under it.
+LAYER_BATCH = 200
 
 
 class TooManyEncryptions(Exception):
@@ -63,16 +93,81 @@ def wrap_context(key: DataKey) -> bytes:
     return f"datakey:{key.subject_type}:{key.subject_id}:org:{key.organisation_id}".encode()
 
 
+def organisation_context(key: DataKey, version: int) -> bytes:
+    """AAD of a DEK under an organisation key: its subject, organisation and key version."""
+    return f"{wrap_context(key).decode()}:orgkey:v{version}".encode()
+
+
 def create_data_key(
     *, subject_type: str, subject_id: uuid.UUID, organisation_id: uuid.UUID
 ) -> DataKeyCipher:
     dek = new_data_key()
     key = DataKey(subject_type=subject_type, subject_id=subject_id, organisation_id=organisation_id)
-    ring = keyring()
-    key.wrapped = ring.wrap(dek, wrap_context(key))
-    key.kek_version = ring.active_version
+    wrap_new(key, dek)
     key.save(force_insert=True)
     return _remember(subject_id, dek)
+
+
+_LOOK_UP: Any = object()
+
+
+def wrap_new(key: DataKey, dek: bytes, *, current: Any = _LOOK_UP) -> None:
+    """Wrap a new DEK into ``key``: an applicant's under the organisation key (if the
+    organisation has one) and the KEK; OrganisationKeyMissing if this context does not hold
+    it (nobody may add a person the organisation's members could not read). ``current``:
+    the organisation's current OrganisationKey (or None), when the caller knows it already."""
+    from casework.keystore.members import current_key
+
+    ring = keyring()
+    if key.subject_type != DataKey.SubjectType.APPLICANT:
+        current = None
+    elif current is _LOOK_UP:
+        current = current_key(key.organisation_id)
+    if current is None:
+        key.wrapped = ring.wrap(dek, wrap_context(key))
+    else:
+        held = _organisation_key(key.organisation_id, current.version)
+        token = encrypt(held, dek, organisation_context(key, current.version))
+        key.wrapped = ring.wrap_layered(token, wrap_context(key))
+        key.organisation_key_version = current.version
+    key.kek_version = ring.active_version
+
+
+@transaction.atomic
+def layer_legacy_keys(unlocked: Any, limit: int) -> int:
+    """Put up to ``limit`` of the organisation's applicant DEKs that are under the KEK alone
+    under its organisation key too; returns how many were (fewer than ``limit``: done)."""
+    ring = keyring()
+    keys = list(
+        DataKey.objects.select_for_update()
+        .filter(
+            organisation_id=unlocked.organisation_id,
+            subject_type=DataKey.SubjectType.APPLICANT,
+            organisation_key_version__isnull=True,
+            wrapped__isnull=False,
+        )
+        .order_by("pk")[:limit]
+    )
+    for key in keys:
+        if key.wrapped is None:  # filtered out above; for the type checker
+            continue
+        dek = ring.unwrap(bytes(key.wrapped), wrap_context(key))
+        token = encrypt(unlocked.secret, dek, organisation_context(key, unlocked.version))
+        key.wrapped = ring.wrap_layered(token, wrap_context(key))
+        key.kek_version = ring.active_version
+        key.organisation_key_version = unlocked.version
+    DataKey.objects.bulk_update(keys, ["wrapped", "kek_version", "organisation_key_version"])
+    return len(keys)
+
+
+def _organisation_key(organisation_id: uuid.UUID, version: int) -> bytes:
+    from casework.keystore.vault import for_organisation
+
+    held = for_organisation(organisation_id)
+    if held is None or held.version != version:
+        raise OrganisationKeyMissing()
+    secret: bytes = held.secret
+    return secret
 
 
 def cipher_for(subject_id: uuid.UUID) -> DataKeyCipher:
@@ -177,8 +272,12 @@ def opens_under(ring: KeyRing, key: DataKey) -> bool:
     """Whether ``ring`` unwraps ``key``: proved by unwrapping, not read from a column."""
     if key.wrapped is None:
         return False
+    wrapped = bytes(key.wrapped)
     try:
-        ring.unwrap(bytes(key.wrapped), wrap_context(key))
+        if wrapped_key_format(wrapped) == LAYERED_FORMAT:
+            ring.unwrap_layered(wrapped, wrap_context(key))  # the KEK's layer is what it proves
+        else:
+            ring.unwrap(wrapped, wrap_context(key))
     except DecryptionError:
         return False
     return True
@@ -219,7 +318,15 @@ def forget(subject_id: uuid.UUID) -> None:
 def _unwrap(key: DataKey) -> DataKeyCipher:
     if key.wrapped is None:
         raise SubjectErased()
-    return _remember(key.subject_id, keyring().unwrap(bytes(key.wrapped), wrap_context(key)))
+    wrapped = bytes(key.wrapped)
+    if wrapped_key_format(wrapped) != LAYERED_FORMAT:
+        return _remember(key.subject_id, keyring().unwrap(wrapped, wrap_context(key)))
+    version = key.organisation_key_version
+    if version is None:
+        raise DecryptionError("a layered data key without its organisation key version")
+    held = _organisation_key(key.organisation_id, version)
+    token = keyring().unwrap_layered(wrapped, wrap_context(key))
+    return _remember(key.subject_id, decrypt(held, token, organisation_context(key, version)))
 
 
 def _remember(subject_id: uuid.UUID, dek: bytes) -> DataKeyCipher:

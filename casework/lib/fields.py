@@ -203,6 +203,8 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         try:
             cipher = datakeys.cipher_for(instance.data_subject_id())
             return self.decode(cipher.decrypt(bytes(token), self.aad(instance)))
+        except datakeys.OrganisationKeyMissing:
+            raise  # not a failure of the record: the waiting page, no alert (lib.middleware)
         except DecryptionError as failure:
             # Never the value, never the token: which field of which record, nothing more.
             logger.error(

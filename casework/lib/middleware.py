@@ -6,11 +6,12 @@ import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
 
 from casework.audit.models import AuditUnavailable
-from casework.lib.datakeys import dek_cache
+from casework.lib.datakeys import OrganisationKeyMissing, dek_cache
 from casework.lib.static_headers import PERMISSIONS_POLICY
 from crypto import DecryptionError, KeyStoreError
 
@@ -61,6 +62,9 @@ class DataKeyCacheMiddleware:
         if isinstance(exception, KeyStoreError):
             logger.error("key store unavailable: %s", exception)
             return _error_page("errors/keys_unavailable.html", 503)
+        if isinstance(exception, OrganisationKeyMissing):
+            # A member waiting for a coordinator to grant the organisation key (issue 16).
+            return render(request, "errors/waiting_for_access.html", status=403)
         if isinstance(exception, DecryptionError):
             # The field-level log line (which record, which field) was written where it failed;
             # auditors get an alert entry (R47), written now that the view's work is undone.

@@ -686,3 +686,55 @@ def test_it_refuses_a_key_file_over_one_mebibyte(tmp_path: Path) -> None:
     with pytest.raises(KeyStoreError) as raised:
         KeyRing.load(path)
     assert str(raised.value) == f"key file {path} is too large to be a key ring"
+
+
+# --- layered wrapped keys (issue 16): a DEK under an organisation key, then under the KEK ------
+
+
+def _layered_token() -> bytes:
+    from crypto import encrypt
+
+    return encrypt(os.urandom(32), os.urandom(32), b"datakey-org:test")
+
+
+def test_a_layered_key_round_trips_and_is_94_bytes():
+    ring = KeyRing.generate()
+    token = _layered_token()
+    wrapped = ring.wrap_layered(token, b"ctx")
+    assert len(wrapped) == 94 and wrapped[0] == 2
+    assert ring.unwrap_layered(wrapped, b"ctx") == token
+
+
+def test_neither_format_is_taken_for_the_other():
+    from crypto import DecryptionError
+
+    ring = KeyRing.generate()
+    layered = ring.wrap_layered(_layered_token(), b"ctx")
+    plain = ring.wrap(os.urandom(32), b"ctx")
+    with pytest.raises(DecryptionError):
+        ring.unwrap(layered, b"ctx")
+    with pytest.raises(DecryptionError):
+        ring.unwrap_layered(plain, b"ctx")
+    relabelled = bytes([1]) + layered[1:]  # the format byte is authenticated too
+    with pytest.raises(DecryptionError):
+        ring.unwrap_layered(bytes([2]) + plain[1:] + bytes(29), b"ctx")
+    with pytest.raises(DecryptionError):
+        ring.unwrap(relabelled, b"ctx")
+
+
+def test_rotation_rewraps_a_layered_key_without_opening_its_inner_layer():
+    from crypto import wrapped_key_format, wrapped_key_version
+
+    ring = KeyRing.generate()
+    token = _layered_token()
+    wrapped = ring.wrap_layered(token, b"ctx")
+    ring.activate(ring.add())
+    again = ring.rewrap(wrapped, b"ctx")
+    assert wrapped_key_format(again) == 2 and wrapped_key_version(again) == 2
+    assert ring.unwrap_layered(again, b"ctx") == token
+
+
+def test_a_layered_payload_must_be_a_token_of_a_key():
+    ring = KeyRing.generate()
+    with pytest.raises(ValueError):
+        ring.wrap_layered(os.urandom(32), b"ctx")

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from casework.cases import export as exports
 from casework.cases.management.commands.erase_applicant import _actor
 from casework.cases.models import Applicant
+from casework.lib.datakeys import OrganisationKeyMissing
 
 
 class Command(BaseCommand):
@@ -74,6 +75,12 @@ class Command(BaseCommand):
             with contextlib.suppress(OSError):
                 partial.unlink()
             raise CommandError(f"could not write {out}: {problem.strerror}.") from None
+        except OrganisationKeyMissing:
+            partial.unlink(missing_ok=True)
+            raise CommandError(
+                "this organisation's case content opens only in a signed-in member's session: "
+                "export from the applicant's case page."
+            ) from None
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
