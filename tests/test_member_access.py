@@ -313,3 +313,13 @@ def test_only_coordinators_grant_access(organisation, carol, casey, role):
     other = sign_in(person(organisation, role, "other"))
     assert grant_page_post(other, casey).status_code in (403, 404)
     assert not KeyGrant.objects.filter(user=casey).exists()
+
+
+def test_the_coordinators_dashboard_says_who_waits_for_access(carol, casey):
+    coordinator = sign_in(carol)
+    assert "wait for you to grant access" not in coordinator.get(reverse("home")).content.decode()
+    sign_in(casey)
+    page = coordinator.get(reverse("home")).content.decode()
+    assert "1 person waits for you to grant access to case content." in page
+    grant_page_post(coordinator, casey)
+    assert "waits for you to grant access" not in coordinator.get(reverse("home")).content.decode()

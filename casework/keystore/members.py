@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -203,16 +203,17 @@ def pending_members(organisation_id: Any) -> QuerySet[Any]:
     """Caseworkers and coordinators of the organisation who do not hold its current key."""
     from casework.accounts.models import User
 
-    current = current_key(organisation_id)
-    if current is None:
-        return User.objects.none()
+    # One query (the dashboard counts it): none while the organisation has no key yet.
+    current = OrganisationKey.objects.filter(organisation_id=organisation_id).order_by("-version")
+    latest = Subquery(current.values("pk")[:1])
     return (
         User.objects.filter(
+            Exists(current),
             organisation_id=organisation_id,
             is_active=True,
             groups__name__in=[role.value for role in CONTENT_ROLES],
         )
-        .exclude(key_grants__organisation_key=current)
+        .exclude(key_grants__organisation_key=latest)
         .distinct()
         .order_by("username")
     )
