@@ -131,7 +131,7 @@ def test_a_caseworker_waits_until_a_coordinator_grants_access(carol, casey):
     caseworker = sign_in(casey)
     assert MemberKey.objects.filter(user=casey).exists()  # made at the password step
     assert held_by(caseworker, casey) is None  # pending: no key
-    page = coordinator.get(reverse("role_grants"))
+    page = coordinator.get(reverse("content_access"))
     assert "casey" in page.content.decode()
     response = grant_page_post(coordinator, casey)
     assert response.status_code == 302
@@ -306,13 +306,32 @@ def test_the_demo_caseworkers_hold_their_organisations_key(tmp_path, settings):
         }
 
 
-@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.AUDITOR, Role.ORG_ADMIN])
-def test_only_coordinators_grant_access(organisation, carol, casey, role):
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.ORG_ADMIN])
+def test_auditors_and_org_admins_cannot_grant(organisation, carol, casey, role):
     sign_in(carol)
     sign_in(casey)
     other = sign_in(person(organisation, role, "other"))
-    assert grant_page_post(other, casey).status_code in (403, 404)
+    assert grant_page_post(other, casey).status_code == 404
+    assert other.get(reverse("content_access")).status_code == 404
     assert not KeyGrant.objects.filter(user=casey).exists()
+
+
+def test_a_caseworker_who_holds_the_key_grants_it_and_one_who_does_not_cannot(
+    organisation, carol, casey
+):
+    """When every coordinator is away or reset, the organisation is not locked out: anyone
+    who holds the key grants it to people whose content role was confirmed."""
+    coordinator = sign_in(carol)
+    caseworker = sign_in(casey)
+    dana = person(organisation, Role.CASEWORKER, "dana")
+    waiting = sign_in(dana)
+    grant_page_post(waiting, casey)  # dana holds no key: nothing to grant
+    assert not KeyGrant.objects.filter(user=casey).exists()
+    grant_page_post(coordinator, casey)
+    caseworker = sign_in(casey)
+    assert "dana" in caseworker.get(reverse("content_access")).content.decode()
+    grant_page_post(caseworker, dana)
+    assert secret_of(dana) == secret_of(carol)
 
 
 def test_the_coordinators_dashboard_says_who_waits_for_access(carol, casey):

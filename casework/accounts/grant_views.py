@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,6 +24,7 @@ from casework.keystore import members, vault
 from casework.keystore.models import MemberKey
 
 coordinators_only = role_required(Role.COORDINATOR)
+content_members = role_required(Role.COORDINATOR, Role.CASEWORKER)
 
 
 @require_http_methods(["GET"])
@@ -32,23 +32,28 @@ coordinators_only = role_required(Role.COORDINATOR)
 def grants_view(request: HttpRequest) -> HttpResponse:
     coordinator: Any = request.user
     grants = services.pending_grants_for(coordinator)
-    waiting = list(members.pending_members(coordinator.organisation_id).exclude(pk=coordinator.pk))
+    return render(request, "accounts/grants.html", {"grants": grants})
+
+
+@require_http_methods(["GET"])
+@content_members
+def content_access_view(request: HttpRequest) -> HttpResponse:
+    """Who waits for the organisation key; anyone who holds it may grant it (issue 16), so
+    that an organisation whose coordinators are all away or reset is not locked out."""
+    user: Any = request.user
+    waiting = list(members.pending_members(user.organisation_id).exclude(pk=user.pk))
     ready = set(MemberKey.objects.filter(user__in=waiting).values_list("user_id", flat=True))
     for member in waiting:
         member.member_key_ready = member.pk in ready
-    context = {
-        "grants": grants,
-        "waiting_access": waiting,
-        "holds_key": vault.held() is not None,
-    }
-    return render(request, "accounts/grants.html", context)
+    context = {"waiting_access": waiting, "holds_key": vault.held() is not None}
+    return render(request, "accounts/content_access.html", context)
 
 
 @require_POST
-@coordinators_only
+@content_members
 @step_up_required
 def content_access_grant_view(request: HttpRequest, member_id: Any) -> HttpResponse:
-    """Seal the organisation key this coordinator's session holds to a waiting member."""
+    """Seal the organisation key this member's session holds to a waiting member."""
     coordinator: Any = request.user
     member = User.objects.filter(pk=member_id, organisation_id=coordinator.organisation_id).first()
     if member is None:
@@ -63,7 +68,7 @@ def content_access_grant_view(request: HttpRequest, member_id: Any) -> HttpRespo
             _("%(name)s has access to case content from their next sign-in.")
             % {"name": member.username},
         )
-    return redirect(reverse("role_grants") + "#access")
+    return redirect("content_access")
 
 
 @require_POST

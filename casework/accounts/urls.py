@@ -90,6 +90,7 @@ urlpatterns = [
         name="admin_compromised",
     ),
     path("roles/requests/", grant_views.grants_view, name="role_grants"),
+    path("access/", grant_views.content_access_view, name="content_access"),
     path(
         "roles/access/<uuid:member_id>/grant/",
         grant_views.content_access_grant_view,

@@ -34,7 +34,6 @@ from casework.accounts.decorators import (
 )
 from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
 from casework.accounts.models import BackupCodeDevice, RoleGrant, TOTPDevice, User, UserSession
-from casework.accounts.roles import Role
 from casework.accounts.webauthn import requires_passkey
 from casework.audit.models import Action
 from casework.audit.services import record
@@ -451,10 +450,10 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "role_awaiting": bool(grants["mine"]),
         "role_requests": grants["others"],
         # Caseworkers and coordinators who wait for the organisation key (issue 16): after an
-        # upgrade, everyone but the first coordinator, until a coordinator grants it.
+        # upgrade, everyone but the first coordinator, until someone who holds it grants it.
         "waiting_access": (
             members.pending_members(user.organisation_id).exclude(pk=user.pk).count()
-            if user.has_role(Role.COORDINATOR)
+            if vault.held() is not None
             else 0
         ),
     }
