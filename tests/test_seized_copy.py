@@ -13,6 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 from django.test import Client
 from django.urls import reverse
 
@@ -162,3 +163,29 @@ def test_data_keys_from_before_the_upgrade_are_layered_by_members_requests(carol
 def test_erasure_needs_no_member(protected_case):
     call_command("erase_applicant", str(protected_case.applicant_id))
     assert DataKey.objects.get(subject_id=protected_case.applicant_id).wrapped is None
+
+
+def test_a_data_key_that_does_not_open_is_left_and_the_others_are_layered(carol, casey):
+    damaged_case = make_case(caseworker=casey, legal_name_latin=CANARY)  # before the key
+    sound_case = make_case(caseworker=casey, legal_name_latin="SOUND")
+    row = DataKey.objects.get(subject_id=damaged_case.applicant_id)
+    damaged = bytearray(bytes(row.wrapped))
+    damaged[-1] ^= 1
+    DataKey.objects.filter(pk=row.pk).update(wrapped=bytes(damaged))
+    client = login_unlocked(Client(), carol, PASSWORD)
+    assert client.get(reverse("home")).status_code == 200
+    row.refresh_from_db()
+    assert bytes(row.wrapped) == bytes(damaged)  # left as it was
+    sound = DataKey.objects.get(subject_id=sound_case.applicant_id)
+    assert sound.organisation_key_version == 1
+
+
+def test_layering_never_fails_the_members_page(carol, casey, monkeypatch):
+    make_case(caseworker=casey, legal_name_latin=CANARY)  # before the key existed
+
+    def unavailable(*args, **kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(datakeys, "layer_legacy_keys", unavailable)
+    client = login_unlocked(Client(), carol, PASSWORD)
+    assert client.get(reverse("home")).status_code == 200  # the layering failed behind it

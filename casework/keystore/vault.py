@@ -27,11 +27,12 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from casework.keystore.members import Unlocked
-from crypto import DecryptionError, decrypt, encrypt
+from crypto import CryptoError, DecryptionError, decrypt, encrypt
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,15 @@ def _layer_a_batch(unlocked: Unlocked) -> None:
     done = (unlocked.organisation_id, unlocked.version)
     if done in _layered:
         return
-    if datakeys.layer_legacy_keys(unlocked, datakeys.LAYER_BATCH) < datakeys.LAYER_BATCH:
+    try:
+        layered = datakeys.layer_legacy_keys(unlocked, datakeys.LAYER_BATCH)
+    except (CryptoError, DatabaseError) as problem:
+        # Work behind the member's page: it never fails the page. The batch rolled back
+        # and is tried again by the next request; a data key that does not open stays as it
+        # is (its own pages say so).
+        logger.error("layering data keys under organisation key failed: %s", type(problem).__name__)
+        return
+    if layered < datakeys.LAYER_BATCH:
         _layered.add(done)
 
 

@@ -12,6 +12,7 @@ Unwrapped DEKs (as ready ciphers) are cached for the duration of one request or 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ from crypto import (
 )
 from crypto.aead import MAX_ENCRYPTIONS_PER_KEY
 from crypto.keyring import LAYERED_FORMAT
+
+logger = logging.getLogger(__name__)
 
 # Stop writing under a subject's DEK long before random 96-bit nonces could collide
 # (NIST SP 800-38D); crypto/ is stateless, so the count is kept here.
@@ -136,7 +139,8 @@ def wrap_new(key: DataKey, dek: bytes, *, current: Any = _LOOK_UP) -> None:
 @transaction.atomic
 def layer_legacy_keys(unlocked: Any, limit: int) -> int:
     """Put up to ``limit`` of the organisation's applicant DEKs that are under the KEK alone
-    under its organisation key too; returns how many were (fewer than ``limit``: done)."""
+    under its organisation key too; returns how many it looked at (fewer than ``limit``:
+    done). One that does not open is left as it is and logged."""
     ring = keyring()
     keys = list(
         DataKey.objects.select_for_update()
@@ -148,15 +152,21 @@ def layer_legacy_keys(unlocked: Any, limit: int) -> int:
         )
         .order_by("pk")[:limit]
     )
+    layered = []
     for key in keys:
         if key.wrapped is None:  # filtered out above; for the type checker
             continue
-        dek = ring.unwrap(bytes(key.wrapped), wrap_context(key))
+        try:
+            dek = ring.unwrap(bytes(key.wrapped), wrap_context(key))
+        except DecryptionError:  # damaged: left as it is (its pages say so), the rest go on
+            logger.error("data key of subject %s does not open: not layered", key.subject_id)
+            continue
         token = encrypt(unlocked.secret, dek, organisation_context(key, unlocked.version))
         key.wrapped = ring.wrap_layered(token, wrap_context(key))
         key.kek_version = ring.active_version
         key.organisation_key_version = unlocked.version
-    DataKey.objects.bulk_update(keys, ["wrapped", "kek_version", "organisation_key_version"])
+        layered.append(key)
+    DataKey.objects.bulk_update(layered, ["wrapped", "kek_version", "organisation_key_version"])
     return len(keys)
 
 
