@@ -4,10 +4,12 @@ import contextlib
 import datetime
 import io
 import json
+import re
 import stat
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from casework.accounts.models import Organisation, User
 from casework.accounts.roles import Role
@@ -416,3 +418,13 @@ def test_the_demo_letterheads_speak_every_letter_language(data_dir):
             title = organisation.signatory_titles[language]
             assert title.strip() and _cyrillic(title) == (language == "ru")
         assert _cyrillic(organisation.signatory_names["ru"]), organisation.name
+
+
+@pytest.mark.django_db
+def test_the_output_is_english_whatever_language_the_process_has_active(data_dir, settings):
+    """A test client's request leaves its language active in the thread; the command's
+    report is English all the same, as in a fresh process (a flake of the CI's random order)."""
+    settings.CASEWORK_SEAL_DIR = data_dir / "seals"
+    with translation.override("uk"):
+        out, _ = seed()
+    assert re.search(r"LTR-\d{4}-000001  issued ", out)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 from django.db import DatabaseError
 
 from casework.core.demo import seed_accounts, seed_bulk, seed_cases
@@ -32,6 +32,7 @@ class Command(BaseCommand):
             ),
         )
 
+    @no_translations  # its report is English, whatever language the calling thread has
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PROD:
             raise CommandError("seed_demo refuses to run with CASEWORK_ENV=prod.")
