@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from casework.accounts.models import Organisation, User
 from casework.accounts.roles import Role
@@ -40,6 +41,15 @@ def other_organisation(db) -> Organisation:
 @pytest.fixture
 def caseworker(organisation) -> User:
     return make_user(organisation=organisation, role=Role.CASEWORKER, username="alice")
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards():
+    """A test client's request leaves its language active in the thread (LocaleMiddleware
+    activates it, nothing deactivates it): the next test, in pytest-randomly's order, would
+    start in Ukrainian. Each test starts from the default language, as a request does."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
