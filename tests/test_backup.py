@@ -10,7 +10,6 @@ the audit log and decrypts a sample of every kind of record before it commits.
 from __future__ import annotations
 
 import base64
-import contextlib
 import errno
 import hashlib
 import importlib
@@ -22,7 +21,6 @@ import stat
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,13 +31,10 @@ from django.apps import apps
 from django.core.management import CommandError, ManagementUtility, call_command
 from django.db import connection
 
-from casework.accounts.models import User
 from casework.audit.signing import public_key, signing_key
 from casework.cases.models import Case, Route, StageCount
 from casework.core import backup
-from casework.core.demo import credentials_path, load_passwords
-from casework.keystore import members as member_keys
-from casework.keystore import vault
+from casework.core.demo import credentials_path, demo_keys, load_passwords
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
 from casework.lib.files import read_encrypted
@@ -259,16 +254,6 @@ def test_it_refuses_a_member_that_would_land_elsewhere(
 # --- the drill: backup, a fresh database and file store, restore, and it all reads back -------
 
 
-@contextlib.contextmanager
-def as_members(passwords: dict[str, str]) -> Iterator[None]:
-    """Read as the demo's coordinators, signed in: their organisations' keys held
-    (issue 16), unlocked with their passwords."""
-    coordinators = User.objects.filter(username__in=passwords, username__endswith="-coordinator")
-    keys = [member_keys.unlock(user, passwords[user.username]) for user in coordinators]
-    with vault.holding(*filter(None, keys)):
-        yield
-
-
 def plaintexts() -> dict[str, dict[str, Any]]:
     """Every encrypted record's fields, decrypted (crypto-shredded subjects left out)."""
     values = {}
@@ -329,7 +314,7 @@ def test_a_restored_backup_decrypts_with_the_same_keys_and_verifies(
     demo, settings, tmp_path, logical
 ):
     passwords = load_passwords(credentials_path(settings.DATA_DIR))
-    with as_members(passwords):
+    with demo_keys(passwords):  # read as the demo's coordinators, signed in (issue 16)
         before = plaintexts()
         files = stored_contents()
     counts = row_counts()
@@ -354,7 +339,7 @@ def test_a_restored_backup_decrypts_with_the_same_keys_and_verifies(
     call_command("restore", str(out), logical=logical, stdout=output, verbosity=0)
 
     assert ("logical" if logical else "native") in output.getvalue()
-    with as_members(passwords):  # the restored grants, opened with the same passwords
+    with demo_keys(passwords):  # the restored grants, opened with the same passwords
         assert plaintexts() == before
         assert stored_contents() == files
     # The same rows, but for the verification the restore ran (one entry, one result) and
@@ -564,15 +549,11 @@ DECRYPT_ALL = """
 import json
 from pathlib import Path
 from django.apps import apps
-from casework.accounts.models import User
-from casework.keystore import members, vault
+from casework.core.demo import demo_keys, load_passwords
 from casework.lib import datakeys
 from casework.lib.fields import encrypted_fields
-passwords = json.loads(Path("DEMO_LOGINS").read_text())
-coordinators = User.objects.filter(username__in=passwords, username__endswith="-coordinator")
-keys = [members.unlock(user, passwords[user.username]) for user in coordinators]
 values = {}
-with vault.holding(*filter(None, keys)), datakeys.dek_cache():
+with demo_keys(load_passwords(Path("DEMO_LOGINS"))), datakeys.dek_cache():
     for model in apps.get_models():
         fields = encrypted_fields(model)
         for row in model._base_manager.all() if fields else []:

@@ -94,10 +94,12 @@ def demo_passphrase() -> str:
 
 
 @contextmanager
-def demo_keys() -> Iterator[None]:
-    """The demo organisations' keys, unlocked with the demo coordinators' passwords and held
-    for the seeding only, as a coordinator's sign-in holds them for a request (issue 16)."""
-    passwords = load_passwords(credentials_path(Path(settings.DATA_DIR)))
+def demo_keys(passwords: dict[str, str] | None = None) -> Iterator[None]:
+    """The demo organisations' keys, unlocked with the demo coordinators' passwords (this
+    data directory's, unless given) and held for the block only, as a coordinator's sign-in
+    holds them for a request (issue 16)."""
+    if passwords is None:
+        passwords = load_passwords(credentials_path(Path(settings.DATA_DIR)))
     keys = []
     for slug in DEMO_ORGANISATIONS:
         username = f"{slug}-coordinator"

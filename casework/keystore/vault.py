@@ -78,7 +78,8 @@ def for_session(user: Any, unlocked: Unlocked) -> tuple[dict[str, Any], str]:
     """The session's value (the key encrypted under a fresh random key) and the cookie's
     (that random key, base64url)."""
     cookie_key = os.urandom(COOKIE_KEY_SIZE)
-    token = encrypt(cookie_key, unlocked.secret, _context(user.pk, unlocked))
+    context = _context(user.pk, unlocked.organisation_id, unlocked.version)
+    token = encrypt(cookie_key, unlocked.secret, context)
     session_value = {
         "organisation": str(unlocked.organisation_id),
         "version": unlocked.version,
@@ -97,16 +98,16 @@ def opened(request: HttpRequest) -> Unlocked | None:
         return None
     user: Any = request.user
     try:
-        unlocked = Unlocked(uuid.UUID(stored["organisation"]), int(stored["version"]), b"")
+        organisation_id, version = uuid.UUID(stored["organisation"]), int(stored["version"])
         key = base64.urlsafe_b64decode(cookie.encode("ascii"))
         token = base64.b64decode(stored["sealed"])
-        if len(key) != COOKIE_KEY_SIZE or unlocked.organisation_id != user.organisation_id:
+        if len(key) != COOKIE_KEY_SIZE or organisation_id != user.organisation_id:
             return None
-        secret = decrypt(key, token, _context(user.pk, unlocked))
+        secret = decrypt(key, token, _context(user.pk, organisation_id, version))
     except (KeyError, ValueError, TypeError, binascii.Error, UnicodeEncodeError, DecryptionError):
         logger.warning("a session's organisation key did not open with its cookie")
         return None
-    return Unlocked(unlocked.organisation_id, unlocked.version, secret)
+    return Unlocked(organisation_id, version, secret)
 
 
 _layered: set[tuple[uuid.UUID, int]] = set()  # organisation keys with no legacy data key left
@@ -134,8 +135,8 @@ def _layer_a_batch(unlocked: Unlocked) -> None:
         _layered.add(done)
 
 
-def _context(user_id: Any, unlocked: Unlocked) -> bytes:
-    return f"session-vault:{user_id}:org:{unlocked.organisation_id}:v{unlocked.version}".encode()
+def _context(user_id: Any, organisation_id: Any, version: int) -> bytes:
+    return f"session-vault:{user_id}:org:{organisation_id}:v{version}".encode()
 
 
 class OrganisationKeyMiddleware:
