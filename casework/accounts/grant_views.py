@@ -46,7 +46,47 @@ def content_access_view(request: HttpRequest) -> HttpResponse:
     for member in waiting:
         member.member_key_ready = member.pk in ready
     context = {"waiting_access": waiting, "holds_key": vault.held() is not None}
+    if user.has_role(Role.COORDINATOR):
+        context["organisation_key"] = _key_state(user)
     return render(request, "accounts/content_access.html", context)
+
+
+def _key_state(coordinator: Any) -> dict[str, Any] | None:
+    current = members.current_key(coordinator.organisation_id)
+    if current is None:
+        return None
+    moved, total = members.key_progress(coordinator.organisation_id)
+    return {"key": current, "moved": moved, "total": total, "moving": moved < total}
+
+
+@require_http_methods(["GET", "POST"])
+@coordinators_only
+@step_up_required
+def rotate_key_view(request: HttpRequest) -> HttpResponse:
+    """Rotate the organisation key after a suspected compromise: a confirmation page, then
+    the new key (services.rotate_organisation_key)."""
+    coordinator: Any = request.user
+    state = _key_state(coordinator)
+    if state is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            version = services.rotate_organisation_key(request, coordinator)
+        except members.GrantRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The organisation key is now version %(version)s. Everyone else in the "
+                    "organisation was signed out; the cases move under the new key as members "
+                    "use the application."
+                )
+                % {"version": version},
+            )
+            return redirect("content_access")
+    context = {"organisation_key": state, "holds_key": vault.held() is not None}
+    return render(request, "accounts/rotate_key.html", context)
 
 
 @require_POST

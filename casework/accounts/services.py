@@ -199,6 +199,27 @@ def end_other_sessions(user: User, *, keep: str | None) -> int:
 
 
 @transaction.atomic
+def rotate_organisation_key(request: HttpRequest, coordinator: User) -> int:
+    """A new organisation key (members.rotate) after a suspected compromise. Every other
+    session in the organisation ends: a session holding the old key could go on adding
+    people under it. Members who held the key sign in again and hold the new one; this
+    session keeps working with it. Returns the new version."""
+    unlocked = members.rotate(coordinator=coordinator, unlocked=vault.held(), request=request)
+    keep = request.session.session_key or ""
+    in_organisation = User.objects.filter(organisation_id=coordinator.organisation_id)
+    for user_session in UserSession.objects.filter(user__in=in_organisation).exclude(
+        session_key=keep
+    ):
+        _end(user_session)
+    ids = {str(pk) for pk in in_organisation.values_list("pk", flat=True)}
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).exclude(session_key=keep):
+        if session.get_decoded().get("_auth_user_id") in ids:
+            session.delete()
+    vault.keep(request, coordinator, unlocked)
+    return unlocked.version
+
+
+@transaction.atomic
 def change_password(
     request: HttpRequest, user: User, new_password: str, *, current_password: str | None = None
 ) -> None:

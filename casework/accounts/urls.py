@@ -91,6 +91,7 @@ urlpatterns = [
     ),
     path("roles/requests/", grant_views.grants_view, name="role_grants"),
     path("access/", grant_views.content_access_view, name="content_access"),
+    path("access/rotate/", grant_views.rotate_key_view, name="rotate_organisation_key"),
     path(
         "roles/access/<uuid:member_id>/grant/",
         grant_views.content_access_grant_view,

@@ -83,6 +83,13 @@ class Action(models.TextChoices):
     )
     # Issue 16: the organisation key that members unlock (ids only, never a key).
     ORGANISATION_KEY_CREATED = "organisation_key_created", _("organisation key created")
+    ORGANISATION_KEY_ROTATED = "organisation_key_rotated", _("organisation key rotated")
+    # recover_keys: the organisation key opened from the trustees' shares, sealed to a
+    # coordinator named by the operator.
+    ORGANISATION_KEY_RECOVERED = (
+        "organisation_key_recovered",
+        _("organisation key recovered from escrow for a coordinator"),
+    )
     CONTENT_ACCESS_GRANTED = "content_access_granted", _("access to case content granted")
     CONTENT_ACCESS_REMOVED = "content_access_removed", _("access to case content removed")
     # -- audit --

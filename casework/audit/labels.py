@@ -382,6 +382,7 @@ DETAILS: dict[str, tuple[Any, Format]] = {
     "operator": (gettext_lazy("By an operator, with"), _as_is),
     # Issue 16: who holds the organisation key.
     "organisation_key_version": (gettext_lazy("Organisation key version"), _as_is),
+    "holders": (gettext_lazy("Members given the new key"), _as_is),
     "removed_because": (
         gettext_lazy("Removed because of"),
         lambda value, event, known: _word(REMOVAL_REASONS.items(), value),

@@ -1,7 +1,8 @@
 """Key escrow (R60): the installation's keys split into SLIP-39 shares, one page per trustee.
 
-The key material (every KEK, the index key and, when this user can read it, the audit
-signing key) is serialised as a small JSON document and encrypted with AES-256-GCM under a
+The key material (every KEK, the index key, when this user can read it the audit signing
+key, and the private half of a fresh escrow key pair to which the organisation keys are
+sealed: issue 16) is serialised as a small JSON document and encrypted with AES-256-GCM under a
 fresh random 256-bit escrow key; only that 32-byte key is split, with SLIP-39
 (``shamir_mnemonic``). Every trustee page carries one share's 33 words and the same
 ciphertext. SLIP-39 needs a secret of at least 16 bytes and an even length: the escrow key
@@ -20,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,18 +31,35 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.db import transaction
 from shamir_mnemonic import MnemonicError, Share, combine_mnemonics, generate_mnemonics
 
 from casework.audit import signing
+from casework.audit.models import Action
+from casework.audit.services import record
 from casework.lib.keys import key_file_path, keyring
-from crypto import KeyRing, KeyStoreError
+from crypto import DecryptionError, KeyRing, KeyStoreError
+from crypto.member_keys import (
+    new_member_key,
+    open_sealed_secret,
+    public_key_of,
+    seal_to_member,
+)
 
-ESCROW_FORMAT = "casework-escrow/1"
+ESCROW_FORMAT = "casework-escrow/2"
+_FORMAT_BEFORE_ORGANISATION_KEYS = "casework-escrow/1"  # still read: no escrow key
 BLOB_VERSION = 0x01
 _NONCE_SIZE = 12
 _TAG_SIZE = 16
 _KEY_SIZE = 32
-_FIELDS = ["format", "installation", "created", "keyring", "audit_signing_key"]
+_FIELDS = [
+    "format",
+    "installation",
+    "created",
+    "keyring",
+    "audit_signing_key",
+    "organisation_escrow_key",
+]
 _MAX_SHARES = 16  # SLIP-39's limit
 _MAX_FILE_SIZE = 64 * 1024
 _BASE64_LINE = 64
@@ -66,6 +85,9 @@ class KeyMaterial:
     created: str  # UTC, e.g. 2026-12-05T14:03:00Z
     ring: KeyRing
     audit_signing_key: bytes | None = field(repr=False)
+    # The X25519 private key the organisation keys are sealed to (OrganisationKeyEscrow);
+    # None in an escrow written before organisation keys existed.
+    organisation_escrow_key: bytes | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         versions, active = self.ring.versions, self.ring.active_version
@@ -75,7 +97,12 @@ class KeyMaterial:
             else f"KEK versions {', '.join(map(str, versions))} ({active} active)"
         )
         audit = "the audit signing key" if self.audit_signing_key else "no audit signing key"
-        return f"{keks}, the index key and {audit}"
+        organisations = (
+            "the escrow key of the organisation keys"
+            if self.organisation_escrow_key
+            else "no organisation key"
+        )
+        return f"{keks}, the index key, {audit} and {organisations}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,7 @@ def installed_material() -> KeyMaterial:
         created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         ring=keyring(),
         audit_signing_key=_readable_audit_key(),
+        organisation_escrow_key=new_member_key()[0],
     )
 
 
@@ -151,13 +179,18 @@ def serialise(material: KeyMaterial) -> bytes:
         # The key file's own document: format, active, keks by ascending version, index_key.
         "keyring": json.loads(material.ring.to_json()),
         "audit_signing_key": None if audit_key is None else _b64(audit_key),
+        "organisation_escrow_key": _b64(material.organisation_escrow_key)
+        if material.organisation_escrow_key is not None
+        else None,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def deserialise(data: bytes) -> KeyMaterial:
     document = _json_object(data)
-    if list(document) != _FIELDS or document["format"] != ESCROW_FORMAT:
+    if list(document) == _FIELDS[:-1] and document["format"] == _FORMAT_BEFORE_ORGANISATION_KEYS:
+        document["organisation_escrow_key"] = None
+    elif list(document) != _FIELDS or document["format"] != ESCROW_FORMAT:
         raise EscrowError(f"the escrowed key material is not in the {ESCROW_FORMAT} format")
     if not isinstance(document["installation"], str) or not isinstance(document["created"], str):
         raise EscrowError("the escrowed installation name or date is not text")
@@ -169,7 +202,10 @@ def deserialise(data: bytes) -> KeyMaterial:
         installation=document["installation"],
         created=document["created"],
         ring=ring,
-        audit_signing_key=_audit_key_from(document["audit_signing_key"]),
+        audit_signing_key=_key_from(document["audit_signing_key"], "audit signing key"),
+        organisation_escrow_key=_key_from(
+            document["organisation_escrow_key"], "organisation escrow key"
+        ),
     )
 
 
@@ -184,7 +220,7 @@ def _json_object(data: bytes) -> dict[str, Any]:
     return document
 
 
-def _audit_key_from(value: object) -> bytes | None:
+def _key_from(value: object, name: str) -> bytes | None:
     if value is None:
         return None
     try:
@@ -192,7 +228,7 @@ def _audit_key_from(value: object) -> bytes | None:
     except binascii.Error:
         key = b""
     if len(key) != _KEY_SIZE:
-        raise EscrowError("the escrowed audit signing key is not 32 bytes of base64")
+        raise EscrowError(f"the escrowed {name} is not 32 bytes of base64")
     return key
 
 
@@ -310,6 +346,99 @@ def _check_one_split(pages: Sequence[SharePage], shares: Sequence[Share]) -> int
     return int(first.member_threshold)
 
 
+# -- organisation keys: re-granting a named coordinator ---------------------------------------
+
+
+def grant_from_escrow(material: KeyMaterial, username: str) -> int:
+    """Open the current key of ``username``'s organisation from the escrow and seal it to
+    their public key (issue 16): access to case content from their next sign-in, when every
+    member who held the key is gone. Returns the key's version; EscrowError otherwise."""
+    from casework.accounts.models import User
+    from casework.accounts.roles import Role
+    from casework.keystore import members
+    from casework.keystore.models import EscrowKey, KeyGrant, MemberKey, OrganisationKeyEscrow
+
+    private = material.organisation_escrow_key
+    if private is None:
+        raise EscrowError(
+            "this escrow was written before organisation keys existed and holds none; "
+            "use a newer one (nothing was granted)"
+        )
+    user = User.objects.filter(username=username).first()
+    if user is None or not user.is_active or not user.has_role(Role.COORDINATOR):
+        raise EscrowError(f"{username} is not an active coordinator; nothing was granted")
+    current = members.current_key(user.organisation_id)
+    if current is None:
+        raise EscrowError(f"the organisation of {username} has no organisation key yet")
+    escrow_keys = EscrowKey.objects.filter(public_key=public_key_of(private))
+    escrowed = OrganisationKeyEscrow.objects.filter(
+        organisation_key=current, escrow_key__in=escrow_keys
+    ).first()
+    if escrowed is None:
+        raise EscrowError(
+            f"this escrow does not hold version {current.version} of the organisation key of "
+            f"{username}: no member who holds it signed in after the escrow was made; try a "
+            "newer escrow (nothing was granted)"
+        )
+    member_key = MemberKey.objects.filter(user=user).first()
+    if member_key is None:
+        raise EscrowError(
+            f"{username} has no key pair yet: they sign in once (their access then waits), "
+            "then run this again; nothing was granted"
+        )
+    context = members.escrow_context(
+        current.organisation_id, current.version, escrowed.escrow_key_id
+    )
+    try:
+        secret = open_sealed_secret(private, bytes(escrowed.sealed), context)
+    except DecryptionError:
+        raise EscrowError(
+            "the escrowed organisation key does not open; nothing was granted"
+        ) from None
+    with transaction.atomic():
+        KeyGrant.objects.filter(organisation_key=current, user=user).delete()
+        KeyGrant.objects.create(
+            organisation_key=current,
+            user=user,
+            sealed=seal_to_member(
+                bytes(member_key.public_key),
+                secret,
+                members.grant_context(current.organisation_id, current.version, user.pk),
+            ),
+            granted_by=None,
+        )
+        record(
+            Action.ORGANISATION_KEY_RECOVERED,
+            organisation_id=user.organisation_id,
+            target=user,
+            organisation_key_version=current.version,
+        )
+    return current.version
+
+
+def escrow_coverage() -> list[tuple[str, int, bool]]:
+    """Each organisation with a key: its name, its current version, and whether the newest
+    escrow holds that version (it does from the next sign-in of a member who holds it)."""
+    from casework.accounts.models import Organisation
+    from casework.keystore import members
+    from casework.keystore.models import EscrowKey, OrganisationKeyEscrow
+
+    latest = EscrowKey.objects.order_by("-pk").first()
+    coverage = []
+    for organisation in Organisation.objects.order_by("name"):
+        current = members.current_key(organisation.pk)
+        if current is None:
+            continue
+        covered = (
+            latest is not None
+            and OrganisationKeyEscrow.objects.filter(
+                organisation_key=current, escrow_key=latest
+            ).exists()
+        )
+        coverage.append((organisation.name, current.version, covered))
+    return coverage
+
+
 # -- the trustee page -------------------------------------------------------------------------
 
 
@@ -335,7 +464,12 @@ def render_page(
         f"Created:       {material.created}",
         f"Share:         {number} of {shares}; any {threshold} shares recover the keys",
         f"Passphrase:    {passphrase}",
-        f"Holds:         {material.describe()}",
+        *textwrap.wrap(
+            material.describe(),
+            width=88,
+            initial_indent="Holds:         ",
+            subsequent_indent=" " * 15,
+        ),
         "",
         "KEEP THIS PAGE SECRET. Together with the pages of other trustees it decrypts every",
         "case record of this installation: the names, passports and stories of people whose",

@@ -21,15 +21,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from casework.accounts.roles import CONTENT_ROLES, Role
 from casework.audit.models import Action
 from casework.audit.services import record
-from casework.keystore.models import KeyGrant, MemberKey, OrganisationKey
-from crypto import DecryptionError, new_data_key
+from casework.keystore.models import (
+    EscrowKey,
+    KeyGrant,
+    MemberKey,
+    OrganisationKey,
+    OrganisationKeyEscrow,
+)
+from crypto import DecryptionError, decrypt, encrypt, new_data_key
 from crypto.member_keys import (
     KdfParams,
     lock_private_key,
@@ -82,6 +88,14 @@ def grant_context(organisation_id: Any, version: int, user_id: Any) -> bytes:
     return f"organisation-key:{organisation_id}:v{version}:member:{user_id}".encode()
 
 
+def chain_context(organisation_id: Any, older: int, newer: int) -> bytes:
+    return f"organisation-key:{organisation_id}:v{older}:under:v{newer}".encode()
+
+
+def escrow_context(organisation_id: Any, version: int, escrow_key_id: Any) -> bytes:
+    return f"organisation-key:{organisation_id}:v{version}:escrow:{escrow_key_id}".encode()
+
+
 def reads_content(user: Any) -> bool:
     """Caseworkers and coordinators hold the organisation key; auditors, org admins and
     reference editors never see case content and never hold it."""
@@ -118,6 +132,7 @@ def unlock(user: Any, password: str) -> Unlocked | None:
     except DecryptionError:
         logger.warning("an access grant of user %s does not open with their key", user.pk)
         return None
+    escrow(current, secret)
     return Unlocked(current.organisation_id, current.version, secret)
 
 
@@ -276,7 +291,140 @@ def _first_key(coordinator: Any, private: bytes) -> Unlocked | None:
                 ),
                 granted_by=coordinator,
             )
+            escrow(made, secret)
             record(Action.ORGANISATION_KEY_CREATED, actor=coordinator, organisation_key_version=1)
     except IntegrityError:
         return None  # another coordinator made it a moment ago: they grant it
     return Unlocked(organisation_id, 1, secret)
+
+
+# --- rotation (after a suspected compromise) -------------------------------------------------
+
+
+def rotate(*, coordinator: Any, unlocked: Unlocked | None, request: Any = None) -> Unlocked:
+    """A new version of the organisation key, sealed at once to every member who holds the
+    current one; the current one is kept only encrypted under the new (previous_sealed), so
+    data keys not yet moved still open for members holding the new version. Every grant of
+    an older version is deleted. Data keys move under the new version in the background of
+    key holders' requests (datakeys.layer_legacy_keys), resumably."""
+    if unlocked is None or unlocked.organisation_id != coordinator.organisation_id:
+        raise GrantRefused(
+            _("Your session holds no key to rotate: sign out and sign in again, then retry.")
+        )
+    organisation_id = coordinator.organisation_id
+    with transaction.atomic():
+        current = (
+            OrganisationKey.objects.select_for_update()
+            .filter(organisation_id=organisation_id)
+            .order_by("-version")
+            .first()
+        )
+        if current is None or current.version != unlocked.version:
+            raise GrantRefused(_("The organisation key changed: sign out and sign in again."))
+        version = current.version + 1
+        secret = new_data_key()
+        made = OrganisationKey.objects.create(
+            organisation_id=organisation_id,
+            version=version,
+            created_by=coordinator,
+            previous_sealed=encrypt(
+                secret, unlocked.secret, chain_context(organisation_id, current.version, version)
+            ),
+        )
+        holders = KeyGrant.objects.filter(organisation_key=current).select_related(
+            "user__member_key"
+        )
+        grants = [
+            KeyGrant(
+                organisation_key=made,
+                user=holder.user,
+                sealed=seal_to_member(
+                    bytes(holder.user.member_key.public_key),
+                    secret,
+                    grant_context(organisation_id, version, holder.user_id),
+                ),
+                granted_by=coordinator,
+            )
+            for holder in holders
+            if hasattr(holder.user, "member_key") and reads_content(holder.user)
+        ]
+        KeyGrant.objects.bulk_create(grants)
+        KeyGrant.objects.filter(
+            organisation_key__organisation_id=organisation_id, organisation_key__version__lt=version
+        ).delete()
+        escrow(made, secret)
+        record(
+            Action.ORGANISATION_KEY_ROTATED,
+            actor=coordinator,
+            request=request,
+            organisation_key_version=version,
+            holders=len(grants),
+        )
+    return Unlocked(organisation_id, version, secret)
+
+
+def older_secret(unlocked: Unlocked, version: int) -> bytes:
+    """The key of an older ``version`` of the organisation key, opened down the chain of
+    previous_sealed from the version ``unlocked`` holds; DecryptionError if it does not."""
+    if version == unlocked.version:
+        return unlocked.secret
+    if not 1 <= version < unlocked.version:
+        raise DecryptionError()
+    chain = {
+        key.version: key
+        for key in OrganisationKey.objects.filter(
+            organisation_id=unlocked.organisation_id,
+            version__gt=version,
+            version__lte=unlocked.version,
+        )
+    }
+    secret = unlocked.secret
+    for newer in range(unlocked.version, version, -1):
+        key = chain.get(newer)
+        if key is None or key.previous_sealed is None:
+            raise DecryptionError()
+        context = chain_context(unlocked.organisation_id, newer - 1, newer)
+        secret = decrypt(secret, bytes(key.previous_sealed), context)
+    return secret
+
+
+def key_progress(organisation_id: Any) -> tuple[int, int]:
+    """How many of the organisation's applicant data keys are under its current key, of how
+    many there are (destroyed ones are not counted)."""
+    from casework.keystore.models import DataKey
+
+    current = current_key(organisation_id)
+    keys = DataKey.objects.filter(
+        organisation_id=organisation_id,
+        subject_type=DataKey.SubjectType.APPLICANT,
+        wrapped__isnull=False,
+    )
+    done = keys.filter(organisation_key_version=current.version).count() if current else 0
+    return done, keys.count()
+
+
+# --- escrow (recover_keys re-grants a named coordinator from the trustees' shares) -----------
+
+
+def escrow(key: OrganisationKey, secret: bytes) -> bool:
+    """Seal ``key`` (whose key is ``secret``) to the newest escrow key, if there is one and
+    it does not hold it yet. Called where a member's request holds the key: the first
+    coordinator's sign-in, a rotation, and every key holder's sign-in (which covers a new
+    escrow and keys made before any escrow). Returns whether it sealed."""
+    covered = OrganisationKeyEscrow.objects.filter(organisation_key=key, escrow_key=OuterRef("pk"))
+    latest = EscrowKey.objects.annotate(covered=Exists(covered)).order_by("-pk").first()
+    if latest is None or latest.covered:
+        return False
+    sealed = seal_to_member(
+        bytes(latest.public_key),
+        secret,
+        escrow_context(key.organisation_id, key.version, latest.pk),
+    )
+    try:
+        with transaction.atomic():
+            OrganisationKeyEscrow.objects.create(
+                organisation_key=key, escrow_key=latest, sealed=sealed
+            )
+    except IntegrityError:
+        return False  # another sign-in sealed it a moment ago
+    return True

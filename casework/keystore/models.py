@@ -56,6 +56,10 @@ class OrganisationKey(models.Model):
     created_by = models.ForeignKey(
         "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A rotated key (version > 1): the previous version's key, encrypted under this one
+    # (crypto.aead, 60 bytes), so that members holding this version still open the data keys
+    # not yet moved under it. Nothing opens it without this version's key.
+    previous_sealed = models.BinaryField(null=True)
 
     class Meta:
         verbose_name = _("organisation key")
@@ -116,3 +120,42 @@ class KeyGrant(models.Model):
 
     def __str__(self) -> str:
         return f"KeyGrant({self.organisation_key_id}, {self.user_id})"
+
+
+class EscrowKey(models.Model):
+    """The public half of an escrow's X25519 key pair (escrow_keys): its private half exists
+    only in the trustees' SLIP-39 shares. Organisation keys are sealed to the newest one."""
+
+    public_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("escrow key")
+        verbose_name_plural = _("escrow keys")
+
+    def __str__(self) -> str:
+        return f"EscrowKey({self.pk})"
+
+
+class OrganisationKeyEscrow(models.Model):
+    """An organisation key sealed to an escrow's public key (crypto.member_keys, 93 bytes):
+    what recover_keys opens with the trustees' shares to grant a named coordinator."""
+
+    organisation_key = models.ForeignKey(
+        OrganisationKey, on_delete=models.CASCADE, related_name="escrows"
+    )
+    escrow_key = models.ForeignKey(EscrowKey, on_delete=models.CASCADE, related_name="+")
+    sealed = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("escrowed organisation key")
+        verbose_name_plural = _("escrowed organisation keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_key", "escrow_key"], name="one_escrow_per_organisation_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"OrganisationKeyEscrow({self.organisation_key_id}, {self.escrow_key_id})"

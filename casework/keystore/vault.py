@@ -41,6 +41,10 @@ COOKIE_KEY_SIZE = 32
 _TO_SET = "_vault_cookie"
 
 _held: ContextVar[tuple[Unlocked, ...]] = ContextVar("organisation_keys", default=())
+# Older versions of a held key opened down its chain (a rotation in progress), this context only.
+_older: ContextVar[dict[tuple[uuid.UUID, int], bytes] | None] = ContextVar(
+    "older_organisation_keys", default=None
+)
 
 
 def held() -> Unlocked | None:
@@ -55,14 +59,39 @@ def for_organisation(organisation_id: Any) -> Unlocked | None:
     return next((key for key in _held.get() if key.organisation_id == organisation_id), None)
 
 
+def secret_of(organisation_id: Any, version: int) -> bytes | None:
+    """The key of ``version`` of the organisation key, if this context holds that version
+    or a newer one (a rotation moves data keys under the newer gradually); else None."""
+    held = for_organisation(organisation_id)
+    if held is None or version > held.version:
+        return None
+    if version == held.version:
+        return held.secret
+    older = _older.get()
+    if older is not None and (organisation_id, version) in older:
+        return older[organisation_id, version]
+    from casework.keystore.members import older_secret
+
+    try:
+        secret = older_secret(held, version)
+    except DecryptionError:
+        logger.error("an older organisation key does not open from the one held")
+        return None
+    if older is not None:
+        older[organisation_id, version] = secret
+    return secret
+
+
 @contextmanager
 def holding(*keys: Unlocked) -> Iterator[None]:
     """Hold ``keys`` inside this block only: a request (the middleware), or the demo's
     seeding, which knows the demo coordinators' passwords and unlocks their keys."""
     token = _held.set(tuple(keys))
+    older = _older.set({})
     try:
         yield
     finally:
+        _older.reset(older)
         _held.reset(token)
 
 
@@ -114,10 +143,11 @@ _layered: set[tuple[uuid.UUID, int]] = set()  # organisation keys with no legacy
 
 
 def _layer_a_batch(unlocked: Unlocked) -> None:
-    """After an upgrade, each request of a member holding the key puts a batch of the
-    organisation's data keys under it, until none is left (resumable: any request goes on
-    where the last one stopped). Remembered per process once done: new data keys of an
-    organisation with a key are layered from the start."""
+    """After an upgrade or a rotation, each request of a member holding the key puts a batch
+    of the organisation's data keys under it (from the KEK alone, or from an older version),
+    until none is left (resumable: any request goes on where the last one stopped).
+    Remembered per process once done for this version: new data keys are layered under the
+    current version from the start."""
     from casework.lib import datakeys
 
     done = (unlocked.organisation_id, unlocked.version)

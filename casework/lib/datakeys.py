@@ -138,16 +138,20 @@ def wrap_new(key: DataKey, dek: bytes, *, current: Any = _LOOK_UP) -> None:
 
 @transaction.atomic
 def layer_legacy_keys(unlocked: Any, limit: int) -> int:
-    """Put up to ``limit`` of the organisation's applicant DEKs that are under the KEK alone
-    under its organisation key too; returns how many it looked at (fewer than ``limit``:
-    done). One that does not open is left as it is and logged."""
+    """Put up to ``limit`` of the organisation's applicant DEKs that are not under the key
+    ``unlocked`` holds under it: those under the KEK alone (an upgrade) and those under an
+    older version (a rotation). Returns how many it looked at (fewer than ``limit``: done).
+    One that does not open is left as it is and logged."""
+    from casework.keystore.vault import secret_of
+
     ring = keyring()
     keys = list(
         DataKey.objects.select_for_update()
         .filter(
+            models.Q(organisation_key_version__isnull=True)
+            | models.Q(organisation_key_version__lt=unlocked.version),
             organisation_id=unlocked.organisation_id,
             subject_type=DataKey.SubjectType.APPLICANT,
-            organisation_key_version__isnull=True,
             wrapped__isnull=False,
         )
         .order_by("pk")[:limit]
@@ -156,8 +160,16 @@ def layer_legacy_keys(unlocked: Any, limit: int) -> int:
     for key in keys:
         if key.wrapped is None:  # filtered out above; for the type checker
             continue
+        older = key.organisation_key_version
         try:
-            dek = ring.unwrap(bytes(key.wrapped), wrap_context(key))
+            if older is None:
+                dek = ring.unwrap(bytes(key.wrapped), wrap_context(key))
+            else:
+                secret = secret_of(key.organisation_id, older)
+                if secret is None:
+                    raise DecryptionError("the older organisation key does not open")
+                token = ring.unwrap_layered(bytes(key.wrapped), wrap_context(key))
+                dek = decrypt(secret, token, organisation_context(key, older))
         except DecryptionError:  # damaged: left as it is (its pages say so), the rest go on
             logger.error("data key of subject %s does not open: not layered", key.subject_id)
             continue
@@ -171,12 +183,11 @@ def layer_legacy_keys(unlocked: Any, limit: int) -> int:
 
 
 def _organisation_key(organisation_id: uuid.UUID, version: int) -> bytes:
-    from casework.keystore.vault import for_organisation
+    from casework.keystore.vault import secret_of
 
-    held = for_organisation(organisation_id)
-    if held is None or held.version != version:
+    secret = secret_of(organisation_id, version)
+    if secret is None:
         raise OrganisationKeyMissing()
-    secret: bytes = held.secret
     return secret
 
 
