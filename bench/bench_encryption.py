@@ -5,7 +5,8 @@
 
 Runs on a scratch SQLite database in a temporary data directory (or PostgreSQL when
 DATABASE_URL is set, against a scratch database it creates and drops). Targets (issue 3):
-field decrypt >= 4x faster than Fernet; rotation of 100k applicants < 60 s on SQLite;
+field decrypt >= 4x faster than Fernet; issue 16's sign-in unlock and per-request opening of
+the organisation key (bench/figures.py); rotation of 100k applicants < 60 s on SQLite;
 blind-index lookup >= 100x faster than decrypting every row. Each ratio comes from timings
 taken in turn in the same run (rounds of ours and Fernet's alternate; the index lookups are
 timed before and after the full scan), so that a busy machine slows both sides alike.
@@ -87,6 +88,54 @@ def bench_fields() -> dict[str, dict[str, Any]]:
     )
     speedup = fern_dec / ours_dec_kept
     return {"field_decrypt_speedup_vs_fernet": figure("field_decrypt_speedup_vs_fernet", speedup)}
+
+
+def bench_unlock() -> dict[str, dict[str, Any]]:
+    """What holding the organisation key costs (issue 16): once per sign-in, the member's
+    private key unlocked with their password and the organisation key opened with it, as
+    members.unlock does; then on every request, the session's copy opened with the cookie's
+    key, as vault.opened does. The same crypto calls with the default cost, no database."""
+    import base64
+
+    from crypto import decrypt, encrypt, new_data_key
+    from crypto.member_keys import (
+        KdfParams,
+        lock_private_key,
+        new_member_key,
+        open_sealed_secret,
+        seal_to_member,
+        unlock_private_key,
+    )
+
+    password, lock, grant = b"a long enough passphrase", b"member-key:1", b"organisation-key:o:v1"
+    private, public = new_member_key()
+    locked = lock_private_key(private, password, lock, KdfParams(64 * 1024, 3, 4))
+    sealed = seal_to_member(public, new_data_key(), grant)
+    unlocks = []
+    for _ in range(7):
+        started = time.perf_counter()
+        open_sealed_secret(unlock_private_key(locked, password, lock), sealed, grant)
+        unlocks.append((time.perf_counter() - started) * 1000)
+    unlock_ms = statistics.median(unlocks)
+
+    cookie_key = new_data_key()
+    context = b"session-vault:1:org:o:v1"
+    cookie = base64.urlsafe_b64encode(cookie_key).decode()
+    stored = base64.b64encode(encrypt(cookie_key, new_data_key(), context)).decode()
+
+    def open_copy(_value: bytes) -> object:
+        key = base64.urlsafe_b64decode(cookie.encode("ascii"))
+        return decrypt(key, base64.b64decode(stored), context)
+
+    per_request = per_call_us({"open": (open_copy, [b""] * 2000)})["open"]
+    print(
+        f"organisation key: sign-in unlock {unlock_ms:6.1f} ms (median of 7, Argon2id "
+        f"64 MiB / 3 / 4); each request's opening {per_request:5.2f} µs"
+    )
+    return {
+        "sign_in_unlock_ms": figure("sign_in_unlock_ms", unlock_ms),
+        "organisation_key_per_request_us": figure("organisation_key_per_request_us", per_request),
+    }
 
 
 def seed(count: int, organisation: Any) -> None:
@@ -225,7 +274,7 @@ def main() -> None:
     args = parser.parse_args()
     rotation = args.rotation or f"{max(1, args.applicants // 10)},{args.applicants}"
     sizes = [int(n) for n in rotation.split(",")]
-    results = {} if args.no_fields else bench_fields()
+    results = {} if args.no_fields else bench_fields() | bench_unlock()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
         os.environ.setdefault("CASEWORK_BLIND_INDEX_ROWS", str(args.applicants))
         scratch_django(data_dir, "encryption")
