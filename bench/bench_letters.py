@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -47,13 +48,23 @@ def main() -> None:
                 "OPTIONS": {"location": str(Path(data_dir) / "files")},
             },
         }
-        from casework.core.demo import seed_accounts, seed_cases
+        from casework.core.demo import (
+            credentials_path,
+            demo_keys,
+            load_passwords,
+            seed_accounts,
+            seed_cases,
+        )
         from casework.letters.models import Letter
         from casework.letters.services import letter_html, letter_issue, letter_request
         from casework.lib.datakeys import dek_cache
 
         seed_accounts(Path(data_dir))
         seed_cases()  # issues the demo's letters: the worker is warm from here on
+        # The coordinator's organisation key, held from here on as their sign-in holds it
+        # for each request (issue 16).
+        held = contextlib.ExitStack()
+        held.enter_context(demo_keys(load_passwords(credentials_path(Path(data_dir)))))
         # The demo issues several letters; the French one (2 pages) is the model here.
         template = Letter.objects.get(status="issued", language="fr")
         coordinator = template.issued_by

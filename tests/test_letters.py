@@ -583,8 +583,8 @@ def test_hostile_text_is_printed_literally_and_nothing_is_fetched(
     results = []
     real = type(renderer()).render
 
-    def observed(self, html, assets=None):
-        results.append(real(self, html, assets))
+    def observed(self, html, assets=None, **late_and_meanwhile):
+        results.append(real(self, html, assets, **late_and_meanwhile))
         return results[-1]
 
     monkeypatch.setattr(type(renderer()), "render", observed)
@@ -653,7 +653,7 @@ def test_direction_overrides_and_huge_paragraphs_are_refused_with_the_input_kept
 def test_a_failed_render_leaves_a_draft_and_nothing_stored(client, world, monkeypatch):
     _case, _attempt, letter = world
 
-    def broken(self, html, assets=None):
+    def broken(self, html, assets=None, **late_and_meanwhile):
         raise RenderFailed("The letter could not be rendered; nothing was issued.")
 
     monkeypatch.setattr(type(renderer()), "render", broken)

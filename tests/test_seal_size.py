@@ -84,3 +84,21 @@ def test_the_development_seal_needs_no_trial_signature(organisation, no_trial_si
     root = translate_pyca_cryptography_cert_to_asn1(certificate_of(organisation.pk))
     status = validate_pdf_signature(signature, ValidationContext(trust_roots=[root]))
     assert status.intact and status.valid
+
+
+def test_the_seal_signs_the_signing_certificate_attribute_pyhanko_would_build(organisation):
+    """The signing-certificate-v2 attribute, built once per certificate (issue 15), is the
+    one pyHanko builds for a PAdES seal, and the only signed attribute besides the content
+    type and the message digest."""
+    from pyhanko.sign.general import as_signing_certificate_v2
+
+    create_self_signed(organisation)
+    signing_cert = translate_pyca_cryptography_cert_to_asn1(certificate_of(organisation.pk))
+    for _ in range(2):  # the second seal uses the attribute built for the first
+        sealed = seal_pdf(HTML(string="<p>Letter</p>").write_pdf(), organisation)
+        signature = PdfFileReader(io.BytesIO(sealed)).embedded_signatures[0]
+        signed = signature.signer_info["signed_attrs"]
+        kinds = sorted(attribute["type"].native for attribute in signed)
+        assert kinds == ["content_type", "message_digest", "signing_certificate_v2"]
+        [attribute] = [a for a in signed if a["type"].native == "signing_certificate_v2"]
+        assert attribute["values"][0].dump() == as_signing_certificate_v2(signing_cert).dump()

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class Renderer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._deadline = 0.0  # of the render in progress (time.monotonic())
         # The worker's home, font cache and temporary directory: private (0700), under the
         # data directory, never the system's temporary directory, which other processes
         # share (R57).
@@ -63,14 +65,30 @@ class Renderer:
         self._private = _private(self.data_dir / "render")
         self.temp_dir = _private(self._private / "tmp")
 
-    def render(self, html: str, assets: dict[str, str] | None = None) -> Rendered:
+    def render(
+        self,
+        html: str,
+        assets: dict[str, str] | None = None,
+        *,
+        late: dict[str, Callable[[], str]] | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> Rendered:
+        """The PDF of ``html``. ``late``: assets made here while the worker has already
+        started (name → function giving the text; the QR code), sent right after the job.
+        ``meanwhile``: work of this process done while the worker renders, on the other
+        core (the pre-issue check); if it raises, the render is waited for and dropped, and
+        its exception goes on."""
         with self._lock:
             for attempt in (1, 2):
                 fresh = self._process is None or self._process.poll() is not None
                 process = self._start() if fresh else self._process
                 assert process is not None
                 try:
-                    response = self._exchange(process, html, assets or {})
+                    self._send(process, html, assets or {}, late or {})
+                    if meanwhile is not None:
+                        self._meanwhile(process, meanwhile)
+                        meanwhile = None  # done once, even if the worker must be started again
+                    response = self._receive(process)
                 except _WorkerGone:
                     self.stop()
                     if attempt == 1 and not fresh:
@@ -135,21 +153,41 @@ class Renderer:
         )
         return self._process
 
-    def _exchange(
-        self, process: subprocess.Popen[bytes], html: str, assets: dict[str, str]
-    ) -> dict[str, Any]:
+    def _send(
+        self,
+        process: subprocess.Popen[bytes],
+        html: str,
+        assets: dict[str, str],
+        late: dict[str, Callable[[], str]],
+    ) -> None:
         seconds = int(settings.CASEWORK_LETTER_RENDER_SECONDS)
-        job = json.dumps({"html": html, "assets": assets, "cpu_seconds": seconds}).encode()
-        assert process.stdin is not None and process.stdout is not None
+        job = {"html": html, "assets": assets, "late": list(late), "cpu_seconds": seconds}
+        _write(process, job)
+        self._deadline = time.monotonic() + seconds
         try:
-            process.stdin.write(struct.pack(">I", len(job)) + job)
-            process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise _WorkerGone() from None
-        deadline = time.monotonic() + seconds
+            for name, make in late.items():
+                _write(process, {"asset": name, "text": make()})
+        except _WorkerGone:
+            raise
+        except BaseException:
+            self.stop()  # it waits for an asset that will not come
+            raise
+
+    def _meanwhile(self, process: subprocess.Popen[bytes], work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException:
+            try:
+                self._receive(process)  # the worker is ready for the next letter
+            except (_WorkerGone, TimeoutError):
+                self.stop()
+            raise
+
+    def _receive(self, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+        assert process.stdout is not None
         fd = process.stdout.fileno()
-        (size,) = struct.unpack(">I", _read_exactly(fd, 4, deadline))
-        message: dict[str, Any] = json.loads(_read_exactly(fd, size, deadline))
+        (size,) = struct.unpack(">I", _read_exactly(fd, 4, self._deadline))
+        message: dict[str, Any] = json.loads(_read_exactly(fd, size, self._deadline))
         return message
 
     def stop(self) -> None:
@@ -161,6 +199,16 @@ class Renderer:
                 if stream is not None:
                     stream.close()
         self._process = None
+
+
+def _write(process: subprocess.Popen[bytes], message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode()
+    assert process.stdin is not None
+    try:
+        process.stdin.write(struct.pack(">I", len(data)) + data)
+        process.stdin.flush()
+    except (BrokenPipeError, OSError):
+        raise _WorkerGone() from None
 
 
 def _private(path: Path) -> Path:

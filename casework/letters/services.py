@@ -279,16 +279,28 @@ def _issue(
     refusal = issue_refusal(locked, actor)
     if refusal is not None:
         raise LetterRefused(refusal)
-    found = checks.problems(locked)
-    if checks.blockers(found):
-        raise LetterBlocked(
-            _("The letter was not issued; the pre-issue check lists what is missing."), found
-        )
-    if checks.warnings(found) and not accept_warnings:
-        raise LetterBlocked(
-            _("The letter was not issued: read the warnings and tick that you accept them."),
-            checks.warnings(found),
-        )
+
+    def pre_issue_check() -> None:
+        # Run while the worker renders (on the other core); reads the draft's content only.
+        # Its refusals name the field; the check of the whole HTML comes after them.
+        found = checks.problems(locked)
+        if checks.blockers(found):
+            raise LetterBlocked(
+                _("The letter was not issued; the pre-issue check lists what is missing."), found
+            )
+        if checks.warnings(found) and not accept_warnings:
+            raise LetterBlocked(
+                _("The letter was not issued: read the warnings and tick that you accept them."),
+                checks.warnings(found),
+            )
+        if invisible_characters(html):  # whatever printed_fields() may have missed
+            raise LetterRefused(
+                _(
+                    "The letter would print invisible characters (text-direction controls, "
+                    "zero-width spaces or the like); nothing was issued. Tell an administrator."
+                )
+            )
+
     organisation = locked.organisation
     locked.kind = locked.attempt.route.request_kind  # what it asks for, as printed
     ensure_development_seal(organisation)
@@ -299,16 +311,12 @@ def _issue(
     locked.issuer_name = organisation.letter_name  # printed and shown as verified: a snapshot
     locked.authority = addressee_authority(locked)
     html = letter_html(locked, code=code)
-    if invisible_characters(html):  # whatever printed_fields() may have missed
-        raise LetterRefused(
-            _(
-                "The letter would print invisible characters (text-direction controls, "
-                "zero-width spaces or the like); nothing was issued. Tell an administrator."
-            )
-        )
     try:
-        pdf = renderer().render(html, {"qr.svg": qr_svg(verify_url(code))}).pdf
-        pdf = seal_pdf(pdf, organisation)
+        # The QR code is made while the worker starts on the HTML, and the pre-issue check
+        # runs while it renders: a blocked letter is refused once the render is dropped.
+        late = {"qr.svg": lambda: qr_svg(verify_url(code))}
+        rendered = renderer().render(html, late=late, meanwhile=pre_issue_check)
+        pdf = seal_pdf(rendered.pdf, organisation)
     except SealUnavailable as problem:
         logger.error("letter seal unavailable for organisation %s: %s", organisation.pk, problem)
         raise LetterRefused(

@@ -10,9 +10,11 @@ The rendering worker never sees it: letters are signed here, after rendering.
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +140,15 @@ def seal_pdf(pdf: bytes, organisation: Any, *, location: str = "") -> bytes:
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     key, certificate, chain = _load(organisation.pk)
+    signing_cert = translate_pyca_cryptography_cert_to_asn1(certificate)
     signer = signers.SimpleSigner(
-        signing_cert=translate_pyca_cryptography_cert_to_asn1(certificate),
+        signing_cert=signing_cert,
         signing_key=translate_pyca_cryptography_key_to_asn1(key),
         cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
             [translate_pyca_cryptography_cert_to_asn1(c) for c in chain]
         ),
     )
+    signer.signed_attr_prov_spec = _pades_signed_attributes(signing_cert.dump())
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD,
         md_algorithm="sha256",
@@ -161,6 +165,44 @@ def seal_pdf(pdf: bytes, organisation: Any, *, location: str = "") -> bytes:
     )
     signed: bytes = output.getvalue()
     return signed
+
+
+def _pades_signed_attributes(certificate_der: bytes) -> Any:
+    """The signed attributes pyHanko gives a PAdES seal by default (besides the content type
+    and message digest it always adds): signing-certificate-v2 alone. The same attribute,
+    built once per certificate and handed over as DER: built afresh, asn1crypto encodes it
+    again at every step of the seal, about half of the seal's time (issue 15)."""
+    from asn1crypto import cms
+    from pyhanko.sign import attributes
+
+    der = _signing_certificate_attribute(certificate_der)
+
+    class SigningCertificate(attributes.CMSAttributeProvider):
+        attribute_type = "signing_certificate_v2"
+
+        async def get_attribute(self, dry_run: bool = False) -> cms.CMSAttribute:
+            return cms.CMSAttribute.load(der)
+
+    class PAdESAttributes(attributes.SignedAttributeProviderSpec):
+        def signed_attr_providers(
+            self, data_digest: bytes, digest_algorithm: str
+        ) -> Iterator[attributes.CMSAttributeProvider]:
+            yield SigningCertificate()
+
+    return PAdESAttributes()
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_certificate_attribute(certificate_der: bytes) -> bytes:
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
+
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    attribute = simple_cms_attribute(  # type: ignore[no-untyped-call]
+        "signing_certificate_v2", as_signing_certificate_v2(certificate)
+    )
+    der: bytes = attribute.dump()
+    return der
 
 
 # Room for the signature container besides its certificates: the signer info with its signed

@@ -9,7 +9,10 @@ between letters (one import of WeasyPrint, not one per letter) and exits when a 
 the parent then starts a fresh one.
 
 Protocol on stdin/stdout: each message is a 4-byte big-endian length and a JSON object.
-Request ``{"html": str, "assets": {name: text}, "cpu_seconds": int}``; response
+Request ``{"html": str, "assets": {name: text}, "late": [name, ...], "cpu_seconds": int}``,
+then one ``{"asset": name, "text": str}`` for each late name, in any order: assets the parent
+makes while the worker has started (the QR code), read when the render first asks for one,
+and every one of them read before the response whether it asked or not; response
 ``{"ok": true, "pdf": base64, "refused": [url, ...], "connections": n}`` or
 ``{"ok": false, "error": str, "refused": [...], "connections": n}``.
 """
@@ -76,6 +79,23 @@ def make_fetcher(assets_dir: Path) -> Any:
         def __init__(self) -> None:
             super().__init__(allowed_protocols={"app"}, allow_redirects=False, fail_on_errors=True)
             self.job_assets: dict[str, str] = {}
+            self.late: set[str] = set()  # announced by the job, not received yet
+            self.receive: Any = None  # reads the next message from the parent
+
+        def start(self, job: dict[str, Any], receive: Any) -> None:
+            self.job_assets = dict(job.get("assets", {}))
+            self.late = {str(name) for name in job.get("late", [])}
+            self.receive = receive
+
+        def receive_late(self, wanted: str | None = None) -> None:
+            """Read late assets until ``wanted`` has come (None: until every one has)."""
+            while self.late and (wanted is None or wanted in self.late):
+                message = self.receive()
+                name = message.get("asset") if isinstance(message, dict) else None
+                if name not in self.late or not isinstance(message.get("text"), str):
+                    sys.exit("the parent sent something other than an announced late asset")
+                self.job_assets[name] = message["text"]
+                self.late.discard(name)
 
         def fetch(self, url: str, headers: Any = None) -> Any:
             body = self._lookup(url)
@@ -89,6 +109,8 @@ def make_fetcher(assets_dir: Path) -> Any:
             if not url.startswith(APP_SCHEME):
                 return None
             name = url[len(APP_SCHEME) :].lstrip("/")
+            if name in self.late:
+                self.receive_late(name)
             if name in self.job_assets:
                 return self.job_assets[name].encode()
             path = (root / name).resolve()
@@ -194,15 +216,17 @@ def main() -> None:
     while (job := _read(requests)) is not None:
         REFUSED.reset()
         _limit_cpu(int(job.get("cpu_seconds", 30)))
-        fetcher.job_assets = dict(job.get("assets", {}))
+        fetcher.start(job, lambda: _read(requests))
         try:
             pdf = render(job["html"], fetcher)
         except MemoryError:
             _write(responses, _failure("the letter needs more memory than a letter may use"))
             os._exit(3)  # the heap may be in any state: start over
         except (Exception, FatalURLFetchingError) as problem:
+            fetcher.receive_late()  # the next message must be the next job
             _write(responses, _failure(f"{type(problem).__name__}: {str(problem)[:300]}"))
             continue
+        fetcher.receive_late()
         response = {"ok": True, "pdf": base64.b64encode(pdf).decode()}
         _write(responses, response | _refusals())
 

@@ -1,0 +1,93 @@
+"""The rendering worker's late assets and work done meanwhile (issue 15: issuing overlaps
+the QR code and the pre-issue check with the render): whatever happens on either side, the
+next letter renders, and a render is never used after the work beside it failed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from casework.letters.rendering import RenderFailed, renderer
+
+SQUARE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    '<rect width="10" height="10"/></svg>'
+)
+WITH_IMAGE = '<html><body><p>Letter</p><img src="app:late.svg" alt=""></body></html>'
+PLAIN = "<html><body><p>Letter</p></body></html>"
+NEXT = "<html><body><p>Next one</p></body></html>"  # told apart from a stale response
+
+
+def text_of(pdf: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def worker_pid() -> int:
+    process = renderer()._process
+    assert process is not None
+    return process.pid
+
+
+def test_a_late_asset_reaches_the_render_that_asks_for_it():
+    made = []
+
+    def make() -> str:
+        made.append(True)
+        return SQUARE
+
+    pdf = renderer().render(WITH_IMAGE, late={"late.svg": make}).pdf
+    assert made and "Letter" in text_of(pdf)
+    # Without it the same page is refused: the asset above was the one delivered late.
+    with pytest.raises(RenderFailed):
+        renderer().render(WITH_IMAGE)
+
+
+def test_a_late_asset_the_page_never_asks_for_is_still_read():
+    renderer().render(PLAIN)
+    pid = worker_pid()
+    renderer().render(PLAIN, late={"late.svg": lambda: SQUARE})
+    second = renderer().render(NEXT).pdf  # in step: the asset was not taken for a job
+    assert "Next one" in text_of(second) and worker_pid() == pid
+
+
+def test_work_that_fails_meanwhile_drops_the_render_and_keeps_the_worker():
+    renderer().render(PLAIN)
+    pid = worker_pid()
+    ran = []
+
+    def blocked() -> None:
+        ran.append(True)
+        raise ValueError("the pre-issue check found a blocker")
+
+    with pytest.raises(ValueError, match="blocker"):
+        renderer().render(WITH_IMAGE, late={"late.svg": lambda: SQUARE}, meanwhile=blocked)
+    assert ran == [True]
+    assert "Next one" in text_of(renderer().render(NEXT).pdf) and worker_pid() == pid
+
+
+def test_a_late_asset_that_cannot_be_made_ends_the_worker_and_the_next_letter_renders():
+    renderer().render(PLAIN)
+    pid = worker_pid()
+
+    def broken() -> str:
+        raise RuntimeError("the QR code could not be made")
+
+    with pytest.raises(RuntimeError):
+        renderer().render(WITH_IMAGE, late={"late.svg": broken})
+    assert "Next one" in text_of(renderer().render(NEXT).pdf)
+    assert worker_pid() != pid  # the old one waited for an asset that was never coming
+
+
+def test_meanwhile_runs_once_while_the_worker_renders():
+    order = []
+
+    def beside() -> None:
+        order.append("meanwhile")
+
+    pdf = renderer().render(PLAIN, meanwhile=beside).pdf
+    order.append("rendered")
+    assert order == ["meanwhile", "rendered"] and "Letter" in text_of(pdf)
