@@ -36,7 +36,8 @@ from casework.accounts.models import Organisation
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.models import Applicant, Case, Consent, ErasureCause, HoldReason
-from casework.cases.services import applicant_erase
+from casework.cases.services import applicant_erase, lock_case
+from casework.lib import datakeys
 
 # How far ahead coordinators and org admins are told (R61: a 30-day notice).
 NOTICE_DAYS = 30
@@ -286,6 +287,7 @@ def apply(
 def _shred(organisation: Organisation, applicant_id: uuid.UUID, now: datetime.datetime) -> Any:
     """Shred one person's details if they are still due once their cases are locked (a
     coordinator may have reopened or held one since the plan was made): the Erasure, or None."""
+    datakeys.lock_data_key(applicant_id)  # the data key's row first, as every write takes it
     list(Case.objects.select_for_update().filter(applicant_id=applicant_id).values_list("pk"))
     if not details_due(organisation, now).filter(pk=applicant_id).exists():
         return None
@@ -304,7 +306,7 @@ def hold(
 ) -> None:
     """Keep a closed case's details until ``until`` (R61): the reason as a code (audited),
     the explanation encrypted under the person's key like the rest of the story."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = lock_case(case)
     locked.retention_hold_until = until
     locked.retention_hold_reason = reason
     locked.retention_hold_note = note or None

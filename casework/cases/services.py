@@ -436,12 +436,22 @@ def case_assign(*, actor: Any, case: Case, caseworkers: list[Any], request: Any 
     )
 
 
+def lock_case(case: Case) -> Case:
+    """The case's row, locked until the transaction ends, taken after its person's data key
+    row. Every write that encrypts locks the data key's row (its encryption count) before the
+    case's (case_touch comes last); a path that locked the case first and then encrypted
+    deadlocked with them on PostgreSQL (an edit saved while a colleague uploaded to the same
+    case: the load test's 503). One order everywhere: the data key, then the case."""
+    datakeys.lock_data_key(case.applicant_id)
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
 @transaction.atomic
 def case_transition(
     *, actor: Any, case: Case, target: str, facts: CaseFacts, reason: str = "", request: Any = None
 ) -> None:
     """Move a case through the workflow table, checking its guards; audited, with history."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = lock_case(case)
     check_transition(Status(locked.status), Status(target), facts)
     CaseStatusChange(
         organisation_id=locked.organisation_id,
@@ -491,7 +501,7 @@ def case_update(
     request: Any = None,
 ) -> None:
     """Save an edit unless the case changed since the form was loaded (optimistic lock)."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = lock_case(case)
     if locked.version != version:
         raise EditConflict()
     applicant = locked.applicant
@@ -531,7 +541,7 @@ def narrative_append(
     """Add an entry to the end of the narrative and incident timeline, dated and signed,
     without retyping (or seeing) what is there. It counts as an edit of the case: a form
     loaded before it reports a conflict instead of overwriting the new entry."""
-    locked = Case.objects.select_for_update().get(pk=case.pk)
+    locked = lock_case(case)
     heading = f"— {timezone.localdate().isoformat()} · {actor.username} —"
     event = f"{happened_on.isoformat()}: " if happened_on else ""
     entry = f"{heading}\n{event}{text.strip()}"

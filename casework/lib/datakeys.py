@@ -230,6 +230,12 @@ def count_encryptions(subject_id: uuid.UUID, count: int) -> None:
         DataKey.objects.filter(subject_id=subject_id).update(encryptions=F("encryptions") + count)
 
 
+def lock_data_key(subject_id: uuid.UUID) -> None:
+    """Lock the subject's data key row until the transaction ends (cases.services.lock_case
+    says why: rows are locked in one order, the data key first)."""
+    list(DataKey.objects.select_for_update().filter(subject_id=subject_id).values_list("pk"))
+
+
 def check_encryption_budget(subject_id: uuid.UUID, count: int) -> None:
     used = (
         DataKey.objects.filter(subject_id=subject_id).values_list("encryptions", flat=True).first()
