@@ -322,6 +322,7 @@ def add_people(path: Path, users: int) -> None:
         demo_totp_secret,
         load_passwords,
     )
+    from casework.keystore import members
 
     passwords = load_passwords(credentials_path(settings.DATA_DIR))
     wanted = seats(users)
@@ -329,6 +330,7 @@ def add_people(path: Path, users: int) -> None:
     checkers = [Seat(slug, "coordinator", f"{slug}-coordinator") for slug in ORGANISATIONS]
     accounts = []
     hot: dict[str, list[str]] = {}
+    keys: dict[str, Any] = {}  # each demo organisation's key, unlocked by its coordinator
     with transaction.atomic():
         for seat in [*wanted, *(c for c in checkers if c not in wanted)]:
             user = User.objects.filter(username=seat.username).first()
@@ -339,6 +341,16 @@ def add_people(path: Path, users: int) -> None:
                 user.set_password(passwords[seat.username])
                 user.save(update_fields=["password"])
                 user.groups.add(Group.objects.get(name=seat.role))
+                # A colleague's key pair, and the organisation's key granted by its demo
+                # coordinator, as an invitation and a grant would (issue 16): without them
+                # every case page is "waiting for access".
+                members.password_set(user, passwords[seat.username], content=True)
+                coordinator = User.objects.get(username=f"{seat.organisation}-coordinator")
+                if seat.organisation not in keys:  # one Argon2id per organisation
+                    keys[seat.organisation] = members.unlock(
+                        coordinator, passwords[coordinator.username]
+                    )
+                members.grant(granter=coordinator, unlocked=keys[seat.organisation], member=user)
             accounts.append(
                 {
                     "organisation": seat.organisation,
@@ -1452,6 +1464,11 @@ def drive(
         w["start_kib"] for w in outcome.figures["worker_rss"]
     ]
     outcome.figures["worker_rss_end_kib"] = [w["end_kib"] for w in outcome.figures["worker_rss"]]
+    if ledger.events["unexpected answers"]:
+        outcome.failures.append(
+            f"{ledger.events['unexpected answers']} answers were not the page asked for "
+            "(the 'unexpected' lines say which)"
+        )
     if ledger.events["client errors"]:
         outcome.failures.append(
             f"the load client could not read pages {ledger.events['client errors']} times "
