@@ -91,3 +91,25 @@ def test_meanwhile_runs_once_while_the_worker_renders():
     pdf = renderer().render(PLAIN, meanwhile=beside).pdf
     order.append("rendered")
     assert order == ["meanwhile", "rendered"] and "Letter" in text_of(pdf)
+
+
+def test_a_worker_that_dies_while_a_late_asset_is_sent_is_replaced():
+    """Killed (out of memory, kill -9) between the job and its late asset: the write fails,
+    the worker is stopped without tripping over what the write left buffered, and a warm
+    worker's letter is rendered by a fresh one (tests/ops/test_faults.py kills a fresh one)."""
+    import os
+    import signal
+
+    renderer().render(PLAIN)
+    pid = worker_pid()
+    killed = []
+
+    def kill_then_make() -> str:
+        if not killed:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            killed.append(pid)
+        return SQUARE  # small: it stays in the pipe's buffer when the flush fails
+
+    pdf = renderer().render(WITH_IMAGE, late={"late.svg": kill_then_make}).pdf
+    assert killed == [pid] and worker_pid() != pid and "Letter" in text_of(pdf)

@@ -10,6 +10,7 @@ worker (R55). The worker gets a minimal environment: no secret reaches it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -197,7 +198,9 @@ class Renderer:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stdout):
                 if stream is not None:
-                    stream.close()
+                    # What a write left in the buffer cannot reach a dead worker.
+                    with contextlib.suppress(OSError):
+                        stream.close()
         self._process = None
 
 
