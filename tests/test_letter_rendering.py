@@ -102,7 +102,7 @@ def test_a_worker_that_dies_while_a_late_asset_is_sent_is_replaced():
 
     renderer().render(PLAIN)
     pid = worker_pid()
-    killed = []
+    killed: list[int] = []
 
     def kill_then_make() -> str:
         if not killed:
