@@ -36,6 +36,33 @@ def test_a_session_no_longer_registered_to_its_user_is_ended(client, caseworker)
     assert not Session.objects.filter(session_key=client.session.session_key).exists()
 
 
+@pytest.mark.parametrize(
+    "device_id",
+    [
+        "another user's",
+        "accounts.usersession/1",  # a model that is no device
+        "accounts.totpdevice/1 OR 1=1",
+        "accounts.totpdevice/999999",
+        "nothing.atall/1",
+    ],
+)
+def test_a_session_naming_a_device_not_its_user_s_own_is_not_verified(
+    client, caseworker, outsider, device_id
+):
+    """The session's device is read by a statement written out (issue 15): whatever the
+    session names, only a confirmed device of the signed-in user verifies it."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    login_verified(client, caseworker)
+    if device_id == "another user's":
+        device_id = make_totp(outsider)[0].persistent_id
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device_id
+    session.save()
+    response = client.get(reverse("case_list"))
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
 def test_a_registration_of_another_user_does_not_count(client, caseworker, outsider):
     login_verified(client, caseworker)
     key = client.session.session_key

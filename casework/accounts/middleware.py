@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -83,17 +84,39 @@ class SessionOTPMiddleware(OTPMiddleware):  # type: ignore[misc]
         return user
 
     def _registered_device(self, request: HttpRequest, user: Any, persistent_id: str) -> Any:
-        registered = UserSession.objects.filter(
-            session_key=request.session.session_key, user_id=OuterRef("user_id")
-        )
+        """The session's device, as ``Device.from_persistent_id`` finds it, and whether the
+        session is registered to the device's user, in one statement."""
+        normalised = self._normalize_persistent_id(persistent_id)
         try:
-            found = Device._filter_persistent_id(self._normalize_persistent_id(persistent_id))
-            device = found.annotate(session_registered=Exists(registered)).first()
+            found = Device._filter_persistent_id(normalised)
         except (ValueError, LookupError):  # what Device.from_persistent_id forgives
             return None
+        if found is None:  # a model that is no device
+            return None
+        device_id = int(normalised.rsplit("/", 1)[1])  # read and checked by the filter above
+        sql = _registered_device_sql(found.model, connection.vendor)
+        session_key = request.session.session_key
+        device = next(iter(found.model._default_manager.raw(sql, [session_key, device_id])), None)
         if device is not None:
-            setattr(user, SESSION_REGISTERED, device.session_registered)
+            setattr(user, SESSION_REGISTERED, bool(device.session_registered))
         return device
+
+
+@cache
+def _registered_device_sql(model: type[Device], vendor: str) -> str:
+    """The device's row by its id, and whether a ``UserSession`` of the session's key belongs
+    to the device's user. Written out for the reason the user's own statement is
+    (accounts.backends: issue 15): Django took longer to build this query with its EXISTS
+    than the database took to answer it (1.0 ms against 0.3 on PostgreSQL)."""
+    quote = connection.ops.quote_name
+    user = quote("user_id")
+    # Only names of the models, quoted, go into the text; the values are parameters.
+    return (
+        f"SELECT d.*, EXISTS(SELECT 1 FROM {quote(UserSession._meta.db_table)} s"  # noqa: S608
+        f" WHERE s.{quote('session_key')} = %s AND s.{user} = d.{user})"
+        f" AS {quote('session_registered')}"
+        f" FROM {quote(model._meta.db_table)} d WHERE d.{quote('id')} = %s"
+    )
 
 
 SESSION_REGISTERED = "_session_registered"
