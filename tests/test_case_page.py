@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.audit.models import Action, AuditEvent
-from casework.cases import services
-from casework.cases.models import Deadline, Route
+from casework.cases import services, subject_requests
+from casework.cases.models import Deadline, Route, SubjectRequest
 from casework.cases.views import ADD_FORMS, SECTIONS
 from casework.cases.workflow import Status
 from tests.conftest import login_verified
@@ -261,7 +261,7 @@ def test_the_page_says_statuses_and_languages_in_words(worker, case, caseworker)
         text_version="2026-01",
         language="uk",
     )
-    html = page_of(worker, case)
+    html = worker.get(reverse("case_detail", args=[case.pk]), {"show": "history"}).content.decode()
     assert "New request → Screening" in section_html(html, "history")
     assert "русский, Հայերեն" in section_html(html, "applicant")
     assert "українська" in section_html(html, "consent")
@@ -317,3 +317,58 @@ def test_a_coordinator_assigns_and_returns_to_the_assignment(client, coordinator
     assert response["Location"].endswith("#assignment")
     html = client.get(response["Location"]).content.decode()
     assert "The assignment was saved." in section_html(html, "assignment")
+
+
+def test_the_history_and_the_requests_of_the_person_are_read_when_asked_for(
+    client, coordinator, caseworker, case
+):
+    """Lists looked at now and then are a link until followed (issue 15: each was a query
+    on every visit); followed, the page shows them in their section. Without JavaScript."""
+    services.case_transition(
+        actor=caseworker, case=case, target=Status.SCREENING, facts=services_facts(), reason=None
+    )
+    subject_requests.request_record(
+        actor=coordinator,
+        case=case,
+        kind=SubjectRequest.Kind.ACCESS,
+        received_on=timezone.localdate(),
+    )
+    url = reverse("case_detail", args=[case.pk])
+    login_verified(client, coordinator)
+    html = client.get(url).content.decode()
+    history, rights = section_html(html, "history"), section_html(html, "rights")
+    assert f'href="{url}?show=history#history">Show every change of status</a>' in history
+    assert "New request → Screening" not in history
+    assert f'href="{url}?show=rights#rights">Show the requests recorded</a>' in rights
+    assert "received" not in rights
+    html = client.get(url, {"show": "history"}).content.decode()
+    assert "New request → Screening" in section_html(html, "history")
+    assert "Show the requests recorded" in section_html(html, "rights")
+    html = client.get(url, {"show": "rights"}).content.decode()
+    assert "a copy of their data (Article 15)" in section_html(html, "rights")
+    assert "Show every change of status" in section_html(html, "history")
+    # The requests are a coordinator's: asking for them shows a caseworker nothing more.
+    login_verified(client, caseworker)
+    html = client.get(url, {"show": "rights"}).content.decode()
+    assert '<section id="rights"' not in html and "Article 15)" not in html
+
+
+def test_the_assignment_form_opens_on_request_with_the_case_s_caseworkers_ticked(
+    client, coordinator, caseworker, case
+):
+    url = reverse("case_detail", args=[case.pk])
+    login_verified(client, coordinator)
+    assignment = section_html(client.get(url).content.decode(), "assignment")
+    assert f'href="{url}?add=assign#assignment">Change who works on this case</a>' in assignment
+    assert "<form" not in assignment
+    opened = section_html(client.get(url, {"add": "assign"}).content.decode(), "assignment")
+    assert f'action="{reverse("case_assign", args=[case.pk])}"' in opened
+    box = opened.split(f'value="{caseworker.pk}"')[1].split(">")[0]
+    assert "checked" in box
+    # A caseworker assigns nobody: no section, no form, whatever they ask for.
+    login_verified(client, caseworker)
+    html = client.get(url, {"add": "assign"}).content.decode()
+    assert (
+        '<section id="assignment"' not in html
+        and reverse("case_assign", args=[case.pk]) not in html
+    )

@@ -51,7 +51,11 @@ def test_a_month_ends_on_the_last_day_of_a_shorter_month():
 
 def test_a_recorded_request_waits_on_the_dashboard_with_its_due_date(case, coordinator):
     response = record_in_ui(coordinator, case)
-    assert response.status_code == 302 and response["Location"].endswith("#rights")
+    assert response.status_code == 302 and response["Location"].endswith("?show=rights#rights")
+    with time_machine.travel(NOW, tick=False):
+        page = login_verified(Client(), coordinator).get(response["Location"]).content.decode()
+    rights = page.split('<section id="rights"', 1)[1].split("</section>", 1)[0]
+    assert "erasure of their data (Article 17)" in rights and "answer due by 2027-02-28" in rights
     recorded = SubjectRequest.objects.get()
     assert (recorded.kind, recorded.received_on, recorded.due_on) == (
         "erasure",
@@ -120,7 +124,9 @@ def test_only_a_coordinator_of_the_case_records_one(case, caseworker, outsider):
 def test_the_case_page_lists_them_for_coordinators(case, coordinator):
     record_in_ui(coordinator, case, kind="access")
     with time_machine.travel(NOW, tick=False):
-        page = login_verified(Client(), coordinator).get(reverse("case_detail", args=[case.pk]))
+        page = login_verified(Client(), coordinator).get(
+            reverse("case_detail", args=[case.pk]), {"show": "rights"}
+        )
     section = page.content.decode().split('id="rights"', 1)[1].split("</section>", 1)[0]
     assert "a copy of their data (Article 15)" in section
     assert "received 2027-01-31" in section and "answer due by 2027-02-28" in section

@@ -71,7 +71,8 @@ def case_subject_request(request: HttpRequest, case: Case) -> HttpResponse:
             _("The request was recorded; the answer is due by %(date)s.")
             % {"date": recorded.due_on.isoformat()},
         )
-        return redirect(reverse("case_detail", args=[case.pk]) + "#rights")
+        # The requests are read on request on the case page: shown, with the new one.
+        return redirect(reverse("case_detail", args=[case.pk]) + "?show=rights#rights")
     return render(
         request,
         "cases/subject_request.html",

@@ -157,11 +157,13 @@ def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
     preload([case.applicant_id])
     record_view(request, case)
     opened = request.GET.get("add")
+    shown = request.GET.get("show")
     return render_detail(
         request,
         case,
         revealed=_take_revealed(request, case),
-        opened=opened if opened in ADD_FORMS else None,
+        opened=opened if opened in ADD_FORMS or opened == ASSIGN else None,
+        shown=shown if shown in SHOWN_ON_REQUEST else None,
     )
 
 
@@ -197,10 +199,20 @@ def record_view(request: HttpRequest, case: Case, target: Any = None, **details:
     check_bulk_access(user, request)
 
 
+# Read only when asked for (?show=<name>, the link in their section): lists looked at now and
+# then, each a query of its own on every visit otherwise (issue 15).
+SHOWN_ON_REQUEST = frozenset({"history", "rights"})
+ASSIGN = "assign"  # ?add=assign opens the assignment form, which reads who may be assigned
+
+
 def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     targets = allowed_targets(Status(case.status))
     manage = can_manage(user)
-    assignees, assignable = _people(case, manage)
+    opened = extra.pop("opened", None)
+    shown = extra.pop("shown", None)
+    assign = extra.pop("assign", None)
+    if assign is None and manage and opened == ASSIGN:
+        assign = _assign_form(case)
     transition = extra.pop("transition", None) or TransitionForm(initial={"version": case.version})
     target_field: Any = transition.fields["target"]
     target_field.choices = [(t.value, t.label) for t in targets]
@@ -215,11 +227,11 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     # Read once for the page: the lists and the letter form's choices share them.
     attempts = list(case.visa_applications.select_related("route", "mission"))
     documents = list(case.documents.all())
-    add_forms = _add_forms(case, extra, extra.pop("opened", None), attempts, documents)
+    add_forms = _add_forms(case, extra, opened, attempts, documents)
     return {
         "case": case,
         "applicant": case.applicant,
-        "assignees": assignees,
+        "assignees": list(case.caseworkers.only("id", "username").order_by("username")),
         "flags": [label for name, label in list_views.FLAGS.items() if getattr(case, name)],
         "next_deadline": open_deadlines[0] if open_deadlines else None,
         "overdue_count": sum(1 for d in open_deadlines if d.due_on < today),
@@ -235,11 +247,10 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "missing_documents": _missing_documents(attempts, documents),
         **_consent_status(case),
         "documents": documents,
-        "history": case.history.select_related("by"),
-        "subject_requests": case.subject_requests.all() if manage else [],
+        "history": case.history.select_related("by") if shown == "history" else None,
+        "subject_requests": case.subject_requests.all() if manage and shown == "rights" else None,
         "transition": transition,
-        "assign": extra.pop("assign", None)
-        or (_assign_form(assignable, assignees) if manage else None),
+        "assign": assign if manage else None,
         "may_manage": manage,
         "status_label": Status(case.status).label,
         **extra,
@@ -383,17 +394,14 @@ def _caseworkers(case: Case) -> Any:
     ).order_by("username")
 
 
-def _people(case: Case, manage: bool) -> tuple[list[Any], list[Any]]:
-    """The case's caseworkers and, for someone who manages assignments, everyone who may be
-    assigned. Two plain queries: one with an EXISTS for each took longer to build than both."""
-    assignees = list(case.caseworkers.only("id", "username").order_by("username"))
-    return assignees, list(_caseworkers(case).only("id", "username")) if manage else []
-
-
-def _assign_form(assignable: list[Any], assignees: list[Any]) -> AssignForm:
+def _assign_form(case: Case) -> AssignForm:
+    """The assignment form, opened: every caseworker who may be assigned, the case's own
+    ticked."""
+    assignable = _caseworkers(case).only("id", "username")
+    assigned = case.caseworkers.values_list("pk", flat=True)
     return AssignForm(
         choices=[(str(u.pk), u.username) for u in assignable],
-        initial={"caseworkers": [str(u.pk) for u in assignees]},
+        initial={"caseworkers": [str(pk) for pk in assigned]},
     )
 
 
