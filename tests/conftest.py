@@ -91,6 +91,32 @@ def make_totp(user: User, *, confirmed: bool = True):
     return device, pyotp.TOTP(base64.b32encode(key).decode())
 
 
+MEMBER_PASSWORD = "a long enough passphrase for tests"
+
+
+def person(organisation, role, username):
+    """A member who signs in through the real two steps: this password, then a code of
+    ``user.totp`` (organisation keys, issue 16)."""
+    user = make_user(organisation=organisation, role=role, username=username)
+    user.set_password(MEMBER_PASSWORD)
+    user.save()
+    _device, totp = make_totp(user)
+    user.totp = totp
+    return user
+
+
+@pytest.fixture
+def carol(organisation):
+    """A coordinator who signs in with MEMBER_PASSWORD (``person``)."""
+    return person(organisation, Role.COORDINATOR, "carol")
+
+
+@pytest.fixture
+def casey(organisation):
+    """A caseworker who signs in with MEMBER_PASSWORD (``person``)."""
+    return person(organisation, Role.CASEWORKER, "casey")
+
+
 def login_verified(client, user: User):
     """A fully signed-in session (password and second factor), without the slow hasher."""
     import time

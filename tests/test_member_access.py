@@ -28,31 +28,12 @@ from casework.keystore.models import KeyGrant, MemberKey, OrganisationKey
 from casework.lib.keys import keyring
 from crypto import DecryptionError, decrypt
 from crypto.member_keys import open_sealed_secret, unlock_private_key
-from tests.conftest import make_totp, make_user
+from tests.conftest import MEMBER_PASSWORD, person
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long enough passphrase for tests"
+PASSWORD = MEMBER_PASSWORD
 NEW_PASSWORD = "another long passphrase, changed"
-
-
-def person(organisation, role, username):
-    user = make_user(organisation=organisation, role=role, username=username)
-    user.set_password(PASSWORD)
-    user.save()
-    _device, totp = make_totp(user)
-    user.totp = totp
-    return user
-
-
-@pytest.fixture
-def carol(organisation):
-    return person(organisation, Role.COORDINATOR, "carol")
-
-
-@pytest.fixture
-def casey(organisation):
-    return person(organisation, Role.CASEWORKER, "casey")
 
 
 _steps = itertools.count(1)

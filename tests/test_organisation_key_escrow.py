@@ -29,8 +29,8 @@ from casework.keystore.models import KeyGrant, OrganisationKeyEscrow
 from casework.lib.keys import key_file_path
 from crypto import DecryptionError
 from crypto.member_keys import open_sealed_secret
-from tests.conftest import login_unlocked
-from tests.test_member_access import PASSWORD, person
+from tests.conftest import login_unlocked, person
+from tests.test_member_access import PASSWORD
 from tests.test_organisation_key_rotation import CANARY, open_cases
 
 pytestmark = pytest.mark.django_db
@@ -39,16 +39,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_audit_key(settings, tmp_path):
     settings.CASEWORK_AUDIT_KEY_FILE = tmp_path / "absent" / "audit-signing.key"
-
-
-@pytest.fixture
-def carol(organisation):
-    return person(organisation, Role.COORDINATOR, "carol")
-
-
-@pytest.fixture
-def casey(organisation):
-    return person(organisation, Role.CASEWORKER, "casey")
 
 
 @pytest.fixture

@@ -17,23 +17,13 @@ from casework.lib import datakeys
 from casework.lib.keys import keyring
 from crypto import DecryptionError, decrypt
 from crypto.member_keys import open_sealed_secret, unlock_private_key
-from tests.conftest import login_unlocked
+from tests.conftest import login_unlocked, person
 from tests.factories import make_case
-from tests.test_member_access import PASSWORD, person, sign_in
+from tests.test_member_access import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
 CANARY = "KINGFISHER CANARY NINE"
-
-
-@pytest.fixture
-def carol(organisation):
-    return person(organisation, Role.COORDINATOR, "carol")
-
-
-@pytest.fixture
-def casey(organisation):
-    return person(organisation, Role.CASEWORKER, "casey")
 
 
 @pytest.fixture

@@ -24,30 +24,13 @@ from casework.keystore import members, vault
 from casework.keystore.models import DataKey
 from casework.lib import datakeys
 from crypto import DecryptionError, wrapped_key_format
-from tests.conftest import login_unlocked, make_user
+from tests.conftest import MEMBER_PASSWORD, login_unlocked, person
 from tests.factories import make_case
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a long enough passphrase for tests"
+PASSWORD = MEMBER_PASSWORD  # carol and casey (tests/conftest.py) sign in with it
 CANARY = "ZEBRAFINCH CANARY SEVEN"
-
-
-def member(organisation, role, username):
-    user = make_user(organisation=organisation, role=role, username=username)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
-@pytest.fixture
-def carol(organisation):
-    return member(organisation, Role.COORDINATOR, "carol")
-
-
-@pytest.fixture
-def casey(organisation):
-    return member(organisation, Role.CASEWORKER, "casey")
 
 
 @pytest.fixture
@@ -130,7 +113,7 @@ def test_a_member_holding_the_key_reads_the_case(protected_case, casey):
 
 
 def test_a_pending_member_gets_the_waiting_page_not_an_error(organisation, protected_case):
-    cody = member(organisation, Role.COORDINATOR, "cody")  # sees every case; holds no key
+    cody = person(organisation, Role.COORDINATOR, "cody")  # sees every case; holds no key
     response = case_page(login_unlocked(Client(), cody, PASSWORD), protected_case)
     assert response.status_code == 403
     page = response.content.decode()
