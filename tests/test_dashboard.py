@@ -162,6 +162,42 @@ def test_a_queue_shows_ten_rows_and_counts_them_all(client, coordinator):
         assert sum(case.code in queue for case in cases) == 10
 
 
+def overdue_sql(captured) -> list[str]:
+    """The statements that read deadlines past their date alone (the overdue queue's own)."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'FROM "cases_deadline"' in q["sql"]
+        and '"due_on" <' in q["sql"]
+        and '"due_on" <=' not in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("late", "soon", "counted"), [(12, 45, False), (3, 0, False), (52, 3, True)]
+)
+def test_the_overdue_queue_is_read_from_the_deadlines_list(
+    client, coordinator, late, soon, counted
+):
+    """The dashboard's deadlines (by date, fifty at most) begin with the overdue: the queue
+    is their first ten, counted from the list unless every row of it is overdue (issue 15:
+    one query fewer). Right in each case: fewer than fifty, fifty with later ones among
+    them, fifty all overdue."""
+    case = open_case(coordinator)
+    for days in range(late):
+        due(case, -1 - days % 20, actor=coordinator)
+    for days in range(soon):
+        due(case, 1 + days % 10, actor=coordinator)
+    login_verified(client, coordinator)
+    dashboard(client)
+    with CaptureQueriesContext(connection) as captured:
+        html = dashboard(client)
+    queue = section(html, "queue-overdue")
+    assert f"({late})" in queue
+    assert queue.count('class="overdue"') == min(late, 10)
+    assert bool(overdue_sql(captured)) == counted, overdue_sql(captured)
+
+
 def test_a_short_queue_is_counted_from_its_rows(client, coordinator, caseworker, assigned):
     """Ten rows or fewer are the whole queue: no COUNT is sent for it (issue 15)."""
     draft_letter(caseworker, assigned)

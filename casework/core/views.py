@@ -69,10 +69,11 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     open_count = sum(n for _label, n in by_status)
     soon = today + timedelta(days=14)
     upcoming = Deadline.objects.filter(done=False, due_on__lte=soon)
-    deadlines = (
+    deadlines = list(
         of_visible_cases(upcoming, user, open_only=True)
         .select_related("case")
-        .only("kind", "due_on", "case__code", "case__id")[:50]
+        .only("kind", "due_on", "case__code", "case__id")
+        .order_by("due_on", "case__code")[:DEADLINE_ROWS]
     )
     context: dict[str, object] = {
         "my_cases": case_rows(mine, today),
@@ -82,7 +83,7 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
         "today": today,
     }
     if coordinator:
-        context["queues"] = _queues(user, cases, today)
+        context["queues"] = _queues(user, cases, today, deadlines)
         waiting = subject_requests.open_requests(user)
         first = list(waiting[:QUEUE_ROWS])
         context["subject_requests"] = first
@@ -92,6 +93,7 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
 
 
 QUEUE_ROWS = 10
+DEADLINE_ROWS = 50
 
 
 def _stage_counts(user: Any, visible: QuerySet[Case], *, coordinator: bool) -> dict[int, int]:
@@ -104,9 +106,12 @@ def _stage_counts(user: Any, visible: QuerySet[Case], *, coordinator: bool) -> d
     return {row["stage"]: row["n"] for row in visible.values("stage").annotate(n=Count("*"))}
 
 
-def _queues(user: Any, cases: QuerySet[Case], today: date) -> dict[str, object]:
+def _queues(
+    user: Any, cases: QuerySet[Case], today: date, deadlines: list[Deadline]
+) -> dict[str, object]:
     """What waits for a coordinator: letters to review, open cases nobody works on, and
-    overdue deadlines; each the first rows, how many there are, and the full list."""
+    overdue deadlines; each the first rows, how many there are, and the full list.
+    ``deadlines`` are the page's own list (the next two weeks' and the overdue, by date)."""
     letters = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
     waiting = unassigned(cases)
     late = of_visible_cases(
@@ -118,11 +123,12 @@ def _queues(user: Any, cases: QuerySet[Case], today: date) -> dict[str, object]:
         .order_by("requested_at")[:QUEUE_ROWS]
     )
     first_waiting = list(triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS])
-    first_late = list(
-        late.select_related("case")
-        .only("id", "kind", "due_on", "case__id", "case__code")
-        .order_by("due_on", "case__code")[:QUEUE_ROWS]
-    )
+    # The overdue are the first of the page's deadlines, in the same order and scope: read
+    # from that list, and from the database only if it holds nothing but overdue ones (then
+    # there may be more than it shows).
+    overdue = [deadline for deadline in deadlines if deadline.due_on < today]
+    whole = len(deadlines) < DEADLINE_ROWS or len(overdue) < len(deadlines)
+    first_late = overdue[:QUEUE_ROWS]
     list_url = reverse("case_list")
     return {
         "letters": first_letters,
@@ -132,7 +138,7 @@ def _queues(user: Any, cases: QuerySet[Case], today: date) -> dict[str, object]:
         "unassigned_count": _count(first_waiting, waiting),
         "unassigned_url": f"{list_url}?unassigned=1",
         "overdue": first_late,
-        "overdue_count": _count(first_late, late),
+        "overdue_count": len(overdue) if whole else _count(first_late, late),
         "overdue_url": f"{list_url}?overdue=1",
     }
 
