@@ -323,3 +323,35 @@ def test_the_coordinators_dashboard_says_who_waits_for_access(carol, casey):
     assert "1 person waits for you to grant access to case content." in page
     grant_page_post(coordinator, casey)
     assert "waits for you to grant access" not in coordinator.get(reverse("home")).content.decode()
+
+
+def test_the_dashboard_s_count_of_who_waits_is_the_pending_members_count(
+    organisation, other_organisation, carol, casey
+):
+    """members.waiting_count (a statement written out, issue 15) answers what counting
+    pending_members() answers, in every state a member can be in."""
+    from django.contrib.auth.models import Group
+
+    def agree(excluding):
+        expected = members.pending_members(organisation.pk).exclude(pk=excluding.pk).count()
+        assert members.waiting_count(organisation.pk, excluding=excluding.pk) == expected
+        return expected
+
+    assert agree(carol) == 0  # no organisation key yet: nobody waits
+    key = members.unlock(carol, PASSWORD)  # the first coordinator makes it
+    assert agree(carol) == 1  # casey
+    assert agree(casey) == 0  # nobody but casey
+    dana = person(organisation, Role.CASEWORKER, "dana")
+    dana.groups.add(Group.objects.get(name=Role.COORDINATOR.value))  # two roles, one person
+    person(organisation, Role.AUDITOR, "audrey")  # reads no content
+    gone = person(organisation, Role.CASEWORKER, "gone")
+    gone.is_active = False
+    gone.save()
+    person(other_organisation, Role.CASEWORKER, "olga")  # not this organisation's
+    assert agree(carol) == 2  # casey and dana
+    members.unlock(casey, PASSWORD)
+    members.grant(granter=carol, unlocked=key, member=casey)
+    assert agree(carol) == 1  # dana
+    members.rotate(coordinator=carol, unlocked=key)  # holders get the new version
+    assert agree(carol) == 1
+    assert agree(dana) == 0

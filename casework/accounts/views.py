@@ -452,7 +452,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         # Caseworkers and coordinators who wait for the organisation key (issue 16): after an
         # upgrade, everyone but the first coordinator, until someone who holds it grants it.
         "waiting_access": (
-            members.pending_members(user.organisation_id).exclude(pk=user.pk).count()
+            members.waiting_count(user.organisation_id, excluding=user.pk)
             if vault.held() is not None
             else 0
         ),
