@@ -86,6 +86,26 @@ def test_a_view_past_the_alert_costs_what_a_view_before_it_costs(client, coordin
     assert len(after.captured_queries) == len(before.captured_queries)
 
 
+def test_two_people_viewing_16_cases_each_raise_nothing(client, coordinator, organisation):
+    """The threshold is each person's own: one colleague's views never count toward another's."""
+    cases = open_cases(coordinator, 32)
+    colleague = make_user(organisation=organisation, role=Role.COORDINATOR, username="cora")
+    view_all(login_verified(client, coordinator), cases[:16])
+    view_all(login_verified(client, colleague), cases[16:])
+    assert not alerts(AlertKind.BULK_ACCESS).exists()
+
+
+def test_another_kind_of_alert_in_the_hour_does_not_silence_bulk_access(client, coordinator):
+    """Only a bulk-access alert in the last hour stops another: a denied access alerted
+    just before is another matter."""
+    cases = open_cases(coordinator, 31)
+    login_verified(client, coordinator)
+    assert client.get(reverse("case_detail", args=[uuid.uuid4()])).status_code == 404
+    assert alerts(AlertKind.ACCESS_DENIED).count() == 1
+    view_all(client, cases)
+    assert alerts(AlertKind.BULK_ACCESS).count() == 1
+
+
 def test_the_same_case_viewed_40_times_raises_nothing(client, coordinator):
     [case] = open_cases(coordinator, 1)
     login_verified(client, coordinator)
