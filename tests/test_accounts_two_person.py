@@ -371,3 +371,48 @@ def test_an_org_admin_cannot_hand_out_the_installation_wide_reference_editor_rol
     admin_client.post(reverse("admin_role", args=[auditor.pk]), data)
     assert _groups(auditor) == [Role.AUDITOR.value]
     assert Role.REFERENCE_EDITOR.value not in admin_client.get(USERS_PATH).content.decode()
+
+
+def test_the_dashboard_s_role_request_counts_are_the_orm_s(
+    organisation, other_organisation, coordinator, org_admin, caseworker, auditor
+):
+    """services.role_requests_waiting (a statement written out, issue 15) answers what the
+    ORM's filtered counts over awaiting_coordinator() answer, in every state a grant can be."""
+    from django.db.models import Count, Q
+
+    def orm(user):
+        others = ~Q(user=user) & (Q(requested_by__isnull=True) | ~Q(requested_by=user))
+        found = (
+            RoleGrant.objects.awaiting_coordinator()
+            .filter(organisation_id=user.organisation_id)
+            .aggregate(mine=Count("pk", filter=Q(user=user)), others=Count("pk", filter=others))
+        )
+        return found["mine"], found["others"]
+
+    def grant(user, requested_by=None, organisation_=organisation, **extra):
+        return RoleGrant.objects.create(
+            organisation=organisation_,
+            user=user,
+            role=Role.CASEWORKER.value,
+            reason=RoleGrant.Reason.ROLE_CHANGE,
+            requested_by=requested_by,
+            **extra,
+        )
+
+    viewers = (coordinator, caseworker, auditor, org_admin)
+    assert [services.role_requests_waiting(v) for v in viewers] == [(0, 0)] * 4
+    grant(caseworker, requested_by=org_admin)  # waits for a coordinator
+    grant(auditor, requested_by=coordinator)  # asked for by the coordinator
+    grant(coordinator, requested_by=org_admin)  # the coordinator's own
+    grant(org_admin)  # asked for by nobody (an operator)
+    gone = make_user(organisation=organisation, role=Role.AUDITOR, username="gone-auditor")
+    grant(gone, requested_by=org_admin)
+    gone.is_active = False
+    gone.save()
+    grant(None, requested_by=org_admin)  # an invitation not taken up yet
+    grant(caseworker, requested_by=org_admin, outcome=RoleGrant.Outcome.CONFIRMED)
+    stranger = make_user(organisation=other_organisation, role=Role.AUDITOR, username="olga2")
+    grant(stranger, organisation_=other_organisation)
+    for viewer in (*viewers, stranger):
+        assert services.role_requests_waiting(viewer) == orm(viewer), viewer.username
+    assert services.role_requests_waiting(coordinator) == (1, 2)

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -243,6 +244,39 @@ def change_password(
 def notify(user: User, kind: SecurityNotice.Kind) -> None:
     """A notice the user sees on their dashboard at every sign-in until they acknowledge it."""
     SecurityNotice.objects.create(user=user, kind=kind)
+
+
+def role_requests_waiting(user: User) -> tuple[int, int]:
+    """The pending role grants of ``user``'s organisation a coordinator can decide
+    (``RoleGrant.objects.awaiting_coordinator()``): how many are ``user``'s own, and how
+    many of the others ``user`` did not ask for (those a coordinator may decide).
+
+    Counted by a statement written out: it runs on every dashboard, and Django took longer
+    to build the two filtered counts than the database took to answer (issue 15: 1.2 ms
+    against 0.3 on PostgreSQL). tests/test_accounts_two_person.py holds it to the ORM's
+    answer."""
+    key = User._meta.pk
+    assert key is not None
+    me = key.get_db_prep_value(user.pk, connection)
+    organisation = key.get_db_prep_value(user.organisation_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_role_requests_sql(), [me, me, me, organisation])
+        mine, others = cursor.fetchone()
+    return int(mine), int(others)
+
+
+@cache
+def _role_requests_sql() -> str:
+    grants = connection.ops.quote_name(RoleGrant._meta.db_table)
+    users = connection.ops.quote_name(User._meta.db_table)
+    # Only the tables' quoted names go into the text; the values are parameters.
+    return (
+        'SELECT COUNT(*) FILTER (WHERE r."user_id" = %s),'  # noqa: S608
+        ' COUNT(*) FILTER (WHERE r."user_id" <> %s'
+        ' AND (r."requested_by_id" IS NULL OR r."requested_by_id" <> %s))'
+        f' FROM {grants} r JOIN {users} u ON u."id" = r."user_id"'
+        ' WHERE r."organisation_id" = %s AND r."outcome" = \'\' AND u."is_active"'
+    )
 
 
 def open_notices(user: User) -> list[SecurityNotice]:

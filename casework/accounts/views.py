@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import check_for_language
@@ -33,7 +32,7 @@ from casework.accounts.decorators import (
     step_up_required,
 )
 from casework.accounts.forms import CodeForm, EnrolForm, PasswordChangeForm, PasswordStepForm
-from casework.accounts.models import BackupCodeDevice, RoleGrant, TOTPDevice, User, UserSession
+from casework.accounts.models import BackupCodeDevice, TOTPDevice, User, UserSession
 from casework.accounts.webauthn import requires_passkey
 from casework.audit.models import Action
 from casework.audit.services import record
@@ -436,19 +435,14 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     (shown in the coordinators' queues only)."""
     user: Any = request.user
     notices = services.open_notices(user)
-    others = ~Q(user=user) & (Q(requested_by__isnull=True) | ~Q(requested_by=user))
-    grants = (
-        RoleGrant.objects.awaiting_coordinator()
-        .filter(organisation_id=user.organisation_id)
-        .aggregate(mine=Count("pk", filter=Q(user=user)), others=Count("pk", filter=others))
-    )
+    mine, others = services.role_requests_waiting(user)
     return {
         "security_notices": notices,
         "notices_acknowledgeable": any(
             services.can_acknowledge(request, notice) for notice in notices
         ),
-        "role_awaiting": bool(grants["mine"]),
-        "role_requests": grants["others"],
+        "role_awaiting": bool(mine),
+        "role_requests": others,
         # Caseworkers and coordinators who wait for the organisation key (issue 16): after an
         # upgrade, everyone but the first coordinator, until someone who holds it grants it.
         "waiting_access": (
