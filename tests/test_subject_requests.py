@@ -69,6 +69,8 @@ def test_a_recorded_request_waits_on_the_dashboard_with_its_due_date(case, coord
     queue = dashboard(coordinator, NOW)
     assert case.code in queue and "answer due by 2027-02-28" in queue
     assert "overdue" not in queue
+    # To the case page with its requests shown (they are read there on request).
+    assert f'href="{reverse("case_detail", args=[case.pk])}?show=rights#rights"' in queue
     late = dashboard(coordinator, datetime.datetime(2027, 3, 1, 9, 0, tzinfo=datetime.UTC))
     assert case.code in late and "overdue" in late
 
