@@ -372,3 +372,19 @@ def test_the_assignment_form_opens_on_request_with_the_case_s_caseworkers_ticked
         '<section id="assignment"' not in html
         and reverse("case_assign", args=[case.pk]) not in html
     )
+
+
+def test_a_refused_assignment_comes_back_with_its_form_open_and_says_why(
+    client, coordinator, case, outsider
+):
+    """The assignment form is folded; sent with someone who may not be assigned, it comes
+    back open in its section with the error, nothing changed."""
+    login_verified(client, coordinator)
+    before = set(case.caseworkers.values_list("pk", flat=True))
+    assert before  # the caseworker who opened it
+    response = client.post(reverse("case_assign", args=[case.pk]), {"caseworkers": [outsider.pk]})
+    assert response.status_code == 400
+    assignment = section_html(response.content.decode(), "assignment")
+    assert f'action="{reverse("case_assign", args=[case.pk])}"' in assignment
+    assert "error-summary" in assignment and "Change who works on this case" not in assignment
+    assert set(case.caseworkers.values_list("pk", flat=True)) == before
