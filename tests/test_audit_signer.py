@@ -118,3 +118,43 @@ def test_a_key_file_the_user_cannot_open_is_a_key_store_error(settings, tmp_path
     settings.CASEWORK_AUDIT_KEY_FILE = closed / "audit-signing.key" / "below-a-file"
     with pytest.raises(KeyStoreError):
         signing.signing_key()
+
+
+def test_two_processes_creating_the_development_key_at_once_both_read_one_whole_key(
+    settings, tmp_path, monkeypatch
+):
+    """Two gunicorn workers starting together both found no development audit key: the one
+    that reached the file second read it while the first was still writing it ("must hold
+    32 bytes") and exited (seen in .ci/run's short load test). A key file appears whole or
+    not at all, and the loser reads the winner's."""
+    import threading
+
+    path = tmp_path / "audit-signing.key"
+    settings.CASEWORK_AUDIT_KEY_FILE = str(path)
+    inside, release = threading.Event(), threading.Event()
+    original = signing.new_signing_key
+    first = None  # the thread of the first process, set by it below
+
+    def slow_for_the_first(*args):
+        if threading.get_ident() == first:
+            inside.set()
+            release.wait(10)
+        return original(*args)
+
+    monkeypatch.setattr(signing, "new_signing_key", slow_for_the_first)
+    first_key: list[bytes] = []
+
+    def worker():
+        nonlocal first
+        first = threading.get_ident()
+        first_key.append(signing.signing_key())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(10)  # the first is making its key
+    second_key = signing.signing_key()  # the second arrives meanwhile
+    release.set()
+    thread.join(10)
+    assert len(second_key) == 32 and first_key == [second_key]
+    assert base64.b64decode(path.read_text()) == second_key
+    assert not [p.name for p in tmp_path.iterdir() if p.name != path.name]  # nothing left over

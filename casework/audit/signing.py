@@ -13,12 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import os
 import stat
 from pathlib import Path
 
 from django.conf import settings
 
+from casework.lib.env import publish_private_file
 from crypto import KeyStoreError
 from crypto.audit_chain import new_signing_key, public_key_of
 
@@ -41,8 +41,8 @@ def _read_key(path: Path) -> bytes:
                 f"audit signing key {path} not found (CASEWORK_AUDIT_KEY_FILE); create it with "
                 "manage.py audit_checkpoint --init-key"
             )
-        create_signing_key(path)
-        logger.warning("created a development audit signing key at %s", path)
+        if create_signing_key(path):
+            logger.warning("created a development audit signing key at %s", path)
     info = path.stat()
     if stat.S_IMODE(info.st_mode) & 0o077:
         raise KeyStoreError(f"audit signing key {path} is readable by others; chmod 600 {path}")
@@ -93,8 +93,9 @@ def check_signer(private_key: bytes) -> None:
         )
 
 
-def create_signing_key(path: Path) -> None:
+def create_signing_key(path: Path) -> bool:
+    """A new key at ``path`` (0600), whole or not at all; False if one was there already
+    (another process created it meanwhile: read that one)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(base64.b64encode(new_signing_key()).decode() + "\n")
+    encoded = base64.b64encode(new_signing_key()).decode() + "\n"
+    return publish_private_file(path, encoded.encode("ascii"))

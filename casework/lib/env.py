@@ -95,10 +95,29 @@ def dev_secret_key(data_dir: Path) -> str:
     except FileNotFoundError:
         pass
     key = secrets.token_urlsafe(64)
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
-        return key_file.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
+    if not publish_private_file(key_file, key.encode("utf-8")):
+        return key_file.read_text(encoding="utf-8").strip()  # another process's, whole
     return key
+
+
+def publish_private_file(path: Path, data: bytes) -> bool:
+    """Create ``path`` (mode 0600) holding ``data``, whole or not at all; False, leaving it
+    as it is, when it exists already.
+
+    Several processes may create the same development key at once (gunicorn's workers
+    start together). Written under a temporary name beside it and hard-linked into place,
+    the file never appears half-written to a process that reads it, and a second writer
+    never replaces the first one's (the link fails): that one reads the winner's file."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
