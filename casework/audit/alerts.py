@@ -141,16 +141,20 @@ def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
     last 60 minutes than CASEWORK_ALERT_CASES_PER_HOUR (31 of 30 is an alert), once an
     hour. One query on the (organisation, time) index counts the cases and the alerts."""
     now = timezone.now()
-    ids = AuditEvent._meta.get_field("actor_id")  # the organisation's column is a UUID too
-    at = AuditEvent._meta.get_field("at")
+
+    def prepared(name: str, value: Any) -> Any:
+        field = AuditEvent._meta.get_field(name)
+        assert isinstance(field, models.Field)  # a column, not a reverse relation
+        return field.get_db_prep_value(value, connection)
+
     values = [
         Action.CASE_VIEWED.value,
         Action.ALERT.value,
         AlertKind.BULK_ACCESS.value,
-        ids.get_db_prep_value(actor.organisation_id, connection),
-        ids.get_db_prep_value(actor.pk, connection),
-        at.get_db_prep_value(now - timedelta(hours=1), connection),
-        at.get_db_prep_value(now, connection),
+        prepared("organisation_id", actor.organisation_id),
+        prepared("actor_id", actor.pk),
+        prepared("at", now - timedelta(hours=1)),
+        prepared("at", now),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_bulk_access_sql(connection.vendor), values)
