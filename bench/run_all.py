@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +131,7 @@ class Run:
     def __init__(self) -> None:
         self.figures: dict[str, dict[str, Any]] = {}
         self.seconds: dict[str, float] = {}
+        self.probes: dict[str, list[float]] = {}
         self.failed: list[str] = []
 
     def subprocess(self, step: str, command: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -137,6 +139,7 @@ class Run:
         if nothing). An exit status other than 0 counts as a failure of the step, but what
         it wrote is still taken (bench/load.py writes its figures, then fails a check)."""
         print(f"\n== {step}", flush=True)
+        before = speed_probe()
         with tempfile.TemporaryDirectory(prefix="casework-bench-json-") as folder:
             path = Path(folder) / "figures.json"
             started = time.perf_counter()
@@ -144,7 +147,12 @@ class Run:
                 [*command, "--json", str(path)], cwd=ROOT, env=env, check=False
             ).returncode
             self.seconds[step] = round(time.perf_counter() - started, 1)
-            print(f"== {step}: {self.seconds[step]:,.0f} s", flush=True)
+            self.probes[step] = [before, speed_probe()]
+            print(
+                f"== {step}: {self.seconds[step]:,.0f} s (speed probe {before} ms before, "
+                f"{self.probes[step][1]} ms after)",
+                flush=True,
+            )
             if status != 0:
                 self.failed.append(f"{step} exited with status {status}")
             try:
@@ -164,6 +172,22 @@ class Run:
         for key in names:
             if key not in self.figures:
                 self.figures[key] = missing(_base(key), why)
+
+
+def speed_probe() -> float:
+    """How fast this machine runs Python right now: the median of 21 runs of a fixed loop,
+    in ms. Not a figure of the application: on a shared host it moves (here a loop like it
+    ran 1.8 times slower for a second, then at full speed again), and figures measured while
+    it is high are slower for that reason alone. Recorded before and after each step, in
+    ``machine``, so that a reader can tell the code's cost from the host's."""
+    timings = []
+    for _ in range(21):
+        started = time.perf_counter()
+        total = 0
+        for number in range(100_000):
+            total += number * number
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 2)
 
 
 def _base(key: str) -> str:
@@ -302,6 +326,7 @@ def machine(
             "workers": args.load_workers,
         },
         "step_seconds": run.seconds,
+        "speed_probe_ms_before_after": run.probes,
     }
 
 
