@@ -3,7 +3,7 @@ blind-index search, as a signed-in coordinator through django.test.Client, with 
 decryption. Prints figures; asserts nothing.
 
     python bench/bench_cases.py [--applicants 100000] [--requests 200] [--list-requests 200]
-                                [--sweep-requests 20] [--json PATH]
+                                [--sweep-requests 60] [--json PATH]
 
 SQLite in a temporary data directory by default (inside CASEWORK_DATA_DIR when that is
 set); with DATABASE_URL set, a scratch PostgreSQL database is created and dropped. The demo
@@ -419,7 +419,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="case pages and searches")
     parser.add_argument("--list-requests", type=int, default=200, help="per list page")
     parser.add_argument(
-        "--sweep-requests", type=int, default=20, help="per other filter and per sort"
+        "--sweep-requests", type=int, default=60, help="per other filter and per sort"
     )
     add_json_argument(parser)
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """Benchmark issuing a letter against WeasyPrint's bare render of the same HTML, in one run.
 
-    python bench/bench_letters.py [--letters 30] [--json PATH]
+    python bench/bench_letters.py [--letters 60] [--json PATH]
 
 Issuing is everything letter_issue() does: the guards, a reference number, the HTML from the
 template, the render in the warm worker process (PDF/A, neutral metadata), the PAdES seal,
@@ -33,7 +33,7 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--letters", type=int, default=30)
+    parser.add_argument("--letters", type=int, default=60)
     add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:

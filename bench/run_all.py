@@ -82,7 +82,7 @@ def parse_args() -> argparse.Namespace:
         default=200,
         help="bench_cases.py: requests per page measured (case pages, searches, each list)",
     )
-    parser.add_argument("--letters", type=int, default=30, help="bench_letters.py: letters")
+    parser.add_argument("--letters", type=int, default=60, help="bench_letters.py: letters")
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--load-users", type=int, default=20)
     parser.add_argument("--load-workers", type=int, default=2)
