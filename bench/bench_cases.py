@@ -201,7 +201,7 @@ class Page:
 def measure(pages: list[Page]) -> list[dict[str, Any]]:
     """The pages' requests in turns: one request of each page per round, the pages' order
     rotating from round to round, rather than one page's requests after another's. A phase
-    in which the host runs slower (run_all.py's speed probe saw 1.7 times) then slows every
+    in which the host runs slower (run_all.py's speed probe saw 1.8 times) then slows every
     page of the group alike, not whichever page was being measured at the time. With a
     cipher, each request also runs once with decryption skipped, the two in alternating
     order, so that drift hits both modes alike."""

@@ -16,8 +16,20 @@ from .blind_index import (
     normalise_phone,
     normalise_text,
 )
-from .errors import CryptoError, DecryptionError, KeyStoreError, UnknownKeyVersionError
-from .keyring import KeyProvider, KeyRing, wrapped_key_format, wrapped_key_version
+from .errors import (
+    CryptoError,
+    DecryptionError,
+    KeyFileExistsError,
+    KeyStoreError,
+    UnknownKeyVersionError,
+)
+from .keyring import (
+    KeyProvider,
+    KeyRing,
+    wrapped_key_format,
+    wrapped_key_version,
+    write_private_file,
+)
 from .mac import digests_equal, keyed_digest
 
 __all__ = [
@@ -25,6 +37,7 @@ __all__ = [
     "CryptoError",
     "DataKeyCipher",
     "DecryptionError",
+    "KeyFileExistsError",
     "KeyProvider",
     "KeyRing",
     "KeyStoreError",
@@ -43,4 +56,5 @@ __all__ = [
     "normalise_text",
     "wrapped_key_format",
     "wrapped_key_version",
+    "write_private_file",
 ]

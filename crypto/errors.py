@@ -27,6 +27,10 @@ class KeyStoreError(CryptoError):
     """The key ring or key file is missing, malformed or insecure (an operator problem)."""
 
 
+class KeyFileExistsError(KeyStoreError):
+    """A key file was to be created where one exists already; nothing was written."""
+
+
 class UnknownKeyVersionError(KeyStoreError, DecryptionError):
     """A wrapped key names a KEK version that is not in the key ring.
 

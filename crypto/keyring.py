@@ -48,7 +48,7 @@ from ._primitives import (
     open_sealed,
     seal,
 )
-from .errors import DecryptionError, KeyStoreError, UnknownKeyVersionError
+from .errors import DecryptionError, KeyFileExistsError, KeyStoreError, UnknownKeyVersionError
 
 KEYRING_FORMAT = "casework-keyring/1"
 WRAP_FORMAT = 1
@@ -268,7 +268,7 @@ class KeyRing:
         With overwrite=False an existing file is never replaced, even by a concurrent writer
         (the new file is hard-linked into place, which fails if the name exists).
         """
-        _write_private_file(Path(path), (self.to_json() + "\n").encode("utf-8"), overwrite)
+        write_private_file(Path(path), (self.to_json() + "\n").encode("utf-8"), overwrite)
 
     # -- safety -----------------------------------------------------------------------------
 
@@ -416,7 +416,11 @@ def _decode_utf8(raw: bytes, path: Path) -> str:
     raise KeyStoreError(f"key file {path} is not UTF-8 text")
 
 
-def _write_private_file(path: Path, data: bytes, overwrite: bool) -> None:
+def write_private_file(path: Path, data: bytes, overwrite: bool) -> None:
+    """Write ``data`` to ``path`` (mode 0600 whatever the umask) under a temporary name
+    beside it, then move it into place, so that no reader ever sees it half-written.
+    Without ``overwrite`` it is hard-linked into place, which fails if the path exists
+    (KeyFileExistsError) even when another process created it a moment ago."""
     if not overwrite and os.path.lexists(path):
         raise _exists_error(path)
     directory = path.absolute().parent
@@ -461,5 +465,5 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _exists_error(path: Path) -> KeyStoreError:
-    return KeyStoreError(f"key file {path} already exists; refusing to overwrite it")
+def _exists_error(path: Path) -> KeyFileExistsError:
+    return KeyFileExistsError(f"key file {path} already exists; refusing to overwrite it")

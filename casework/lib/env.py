@@ -105,19 +105,14 @@ def publish_private_file(path: Path, data: bytes) -> bool:
     as it is, when it exists already.
 
     Several processes may create the same development key at once (gunicorn's workers
-    start together). Written under a temporary name beside it and hard-linked into place,
-    the file never appears half-written to a process that reads it, and a second writer
-    never replaces the first one's (the link fails): that one reads the winner's file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    start together). The key ring's own writer does it: under a temporary name beside it,
+    hard-linked into place, so the file never appears half-written to a process that reads
+    it, and a second writer never replaces the first one's (the link fails): that one reads
+    the winner's file."""
+    from crypto import KeyFileExistsError, write_private_file  # not at settings' import
+
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)
-    except FileExistsError:
+        write_private_file(path, data, overwrite=False)
+    except KeyFileExistsError:
         return False
-    finally:
-        temporary.unlink(missing_ok=True)
     return True

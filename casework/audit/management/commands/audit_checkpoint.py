@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
     def _init_key(self) -> None:
         path = Path(settings.CASEWORK_AUDIT_KEY_FILE)
-        if path.exists() or not create_signing_key(path):
+        if not create_signing_key(path):
             raise CommandError(f"audit signing key {path} already exists; refusing to overwrite.")
         self.stdout.write(f"Created audit signing key {path} (mode 0600).")
 
