@@ -291,6 +291,69 @@ def test_coordinators_and_org_admins_see_deletions_30_days_ahead(world, coordina
     assert world.case.code in admin_notice and "2028-03-31" in admin_notice
 
 
+def notice_by_the_orm(organisation, now):
+    """What the notice names, by the definition: the cases of the people ``details_due``
+    names at the end of the notice period, each with its person's day."""
+    horizon = now + datetime.timedelta(days=retention.NOTICE_DAYS)
+    people = {
+        person.pk: retention.details_due_on(organisation, person.last_closed, person.held_until)
+        for person in retention.details_due(organisation, horizon)
+    }
+    cases = Case.objects.filter(applicant_id__in=people).values_list("pk", "code", "applicant_id")
+    found = [retention.Upcoming(pk, code, people[person]) for pk, code, person in cases]
+    return sorted(found, key=lambda row: (row.due_on, row.code))
+
+
+def test_the_notice_written_out_names_what_details_due_will(caseworker, outsider):
+    """upcoming() is one statement written out (issue 15): held to details_due() for people
+    whose cases close at different times, are held, open, erased, or of another
+    organisation, on days before, in and after their notice periods."""
+
+    def person(name, *closures, actor=caseworker, hold=None):
+        cases = [
+            services.case_create(actor=actor, applicant_fields={"legal_name_latin": name})
+            for _ in closures
+        ]
+        for case, closed_at in zip(cases, closures, strict=True):
+            Case.objects.filter(pk=case.pk).update(applicant_id=cases[0].applicant_id)
+            if closed_at is not None:
+                close(case, closed_at)
+        if hold is not None:
+            Case.objects.filter(pk=cases[-1].pk).update(retention_hold_until=hold)
+        return cases
+
+    later = CLOSED + datetime.timedelta(days=20)
+    named_by_someone = {
+        *person("ONE CLOSED", CLOSED),
+        *person("TWO CLOSED", CLOSED, later),
+        *person("CLOSED LATER", CLOSED + datetime.timedelta(days=200)),
+        *person("HELD BRIEFLY", CLOSED, hold=after(months=12, days=10).date()),
+        *person("HELD LONG", CLOSED, later, hold=after(months=15).date()),
+    }
+    never = {*person("ONE STILL OPEN", CLOSED, None), *person("ELSEWHERE", CLOSED, actor=outsider)}
+    erased = person("ERASED", CLOSED)
+    Applicant.objects.filter(pk=erased[0].applicant_id).update(erased_at=CLOSED)
+    never |= set(erased)
+    organisation = caseworker.organisation
+
+    named = set()
+    for moment in (
+        after(months=12, days=-31),
+        after(months=12, days=-30),  # the period ends the very moment ONE CLOSED is due
+        after(months=12, days=-29),
+        after(months=12, days=-20),  # HELD BRIEFLY's hold ends on the period's last day
+        after(months=12, days=5),
+        after(months=13),
+        after(months=15, days=10),
+        after(years=3),
+    ):
+        expected = notice_by_the_orm(organisation, moment)
+        assert retention.upcoming(organisation, moment) == expected, moment
+        named |= {row.code for row in expected}
+    assert named == {case.code for case in named_by_someone}  # on one of those days
+    assert not named & {case.code for case in never}
+
+
 def test_a_caseworker_sees_no_notice(world, caseworker):
     with time_machine.travel(after(months=12, days=-10), tick=False):
         page = login_verified(Client(), caseworker).get(reverse("home")).content.decode()
