@@ -39,7 +39,7 @@ from casework.accounts.roles import Role
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases.access import visible_cases
-from casework.cases.labels import country_name, status_label
+from casework.cases.labels import country_name
 from casework.cases.models import PRIORITY_ORDER, Case, Priority
 from casework.cases.workflow import Status
 from casework.lib.aggregates import SEPARATOR, JoinedText
@@ -272,27 +272,39 @@ LIST_FLAGS = {
 
 
 def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
-    """``cases`` come from ``triage_rows``: no query is made here."""
+    """``cases`` come from ``triage_rows``: no query is made here. Every word (priority,
+    status, country, flag) and the time zone are looked up once for the list, not once a
+    row: each lookup of the active language or zone costs a context-local read (issue 15)."""
     # The case page's address, reversed once and filled in for each row.
     blank = uuid.UUID(int=0)
     address = reverse("case_detail", args=[blank]).replace(str(blank), "{}")
     priorities = {value: str(label) for value, label in Priority.choices}
+    statuses = {value: str(label) for value, label in Status.choices}
     flags = {name: str(label) for name, label in LIST_FLAGS.items()}
+    erased = str(ERASED)
+    zone = timezone.get_current_timezone()
+    countries: dict[str, str] = {}
+
+    def country(code: str) -> str:
+        if code not in countries:
+            countries[code] = country_name(code) or "—"
+        return countries[code]
+
     return [
         Row(
             case=case,
             url=address.format(case.pk),
             priority=priorities.get(case.priority, case.priority),
             # An erased person's case keeps its code and dates; the list says so.
-            status=str(ERASED) if case.erased_at else status_label(case.status),
-            destination=country_name(case.destination_state) or "—",
+            status=erased if case.erased_at else statuses.get(case.status, case.status),
+            destination=country(case.destination_state),
             assignees=sorted(case.assignee_names.split(SEPARATOR)) if case.assignee_names else [],
             next_deadline=case.next_deadline_on,
             overdue=case.next_deadline_on is not None
             and case.next_deadline_on < today
             and case.status != Status.CLOSED,
-            last_activity=timezone.localdate(case.last_activity_at).isoformat(),
-            opened=timezone.localdate(case.opened_at).isoformat(),
+            last_activity=case.last_activity_at.astimezone(zone).date().isoformat(),
+            opened=case.opened_at.astimezone(zone).date().isoformat(),
             flags=" ".join(label for name, label in flags.items() if getattr(case, name)),
         )
         for case in cases
