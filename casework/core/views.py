@@ -85,7 +85,9 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     if coordinator:
         context["queues"] = _queues(user, cases, today, deadlines)
         waiting = subject_requests.open_requests(user)
-        first = list(waiting[:QUEUE_ROWS])
+        # What the queue shows of each: not the case's every column (its encrypted ones).
+        shown = waiting.only("id", "kind", "due_on", "case__id", "case__code")
+        first = list(shown[:QUEUE_ROWS])
         context["subject_requests"] = first
         context["subject_requests_count"] = _count(first, waiting)
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
