@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import tempfile
 import time
 import uuid
 from typing import Any
 
 from figures import add_json_argument, figure, write_json
-from scratch import scratch_django
+from scratch import scratch_data_dir, scratch_django
 
 
 def bench_appends(count: int) -> float:
@@ -149,7 +148,7 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     add_json_argument(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
+    with scratch_data_dir() as data_dir:
         vendor = scratch_django(data_dir, "audit")
         print(f"database: {vendor}")
         results = {

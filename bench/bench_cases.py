@@ -5,8 +5,8 @@ decryption. Prints figures; asserts nothing.
     python bench/bench_cases.py [--applicants 100000] [--requests 200] [--list-requests 200]
                                 [--sweep-requests 60] [--json PATH]
 
-SQLite in a temporary data directory by default (inside CASEWORK_DATA_DIR when that is
-set); with DATABASE_URL set, a scratch PostgreSQL database is created and dropped. The demo
+SQLite in a temporary data directory (inside CASEWORK_DATA_DIR when that is set, else
+var/); with DATABASE_URL set, a scratch PostgreSQL database is created and dropped. The demo
 organisations and users are seeded first, then N applicants with one case each (the bulk
 mode of ``seed_demo --applicants``) in the first demo organisation, whose coordinator sees
 every case. The list is measured on page 1, on page 2,000 and filtered by status, the case
@@ -23,18 +23,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from figures import add_json_argument, figure, write_json
-from scratch import scratch_django
+from scratch import scratch_data_dir, scratch_django
 
 SEED = 7  # which cases and people are picked: the same in both modes, on both databases
 DEEP_PAGE = 2000  # the deep page: the middle of the list at 100,000 cases
@@ -423,10 +421,7 @@ def main() -> None:
     )
     add_json_argument(parser)
     args = parser.parse_args()
-    parent = os.environ.get("CASEWORK_DATA_DIR") or None
-    if parent:
-        os.makedirs(parent, mode=0o700, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="casework-bench-", dir=parent) as data_dir:
+    with scratch_data_dir() as data_dir:
         vendor = scratch_django(data_dir, "cases")
         print(f"database: {vendor}; {args.applicants:,} bulk applicants")
         seed(args.applicants)

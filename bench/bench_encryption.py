@@ -20,13 +20,12 @@ import argparse
 import io
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from figures import add_json_argument, figure, write_json
-from scratch import scratch_django
+from scratch import scratch_data_dir, scratch_django
 
 
 def per_call_us(
@@ -275,7 +274,7 @@ def main() -> None:
     rotation = args.rotation or f"{max(1, args.applicants // 10)},{args.applicants}"
     sizes = [int(n) for n in rotation.split(",")]
     results = {} if args.no_fields else bench_fields() | bench_unlock()
-    with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
+    with scratch_data_dir() as data_dir:
         os.environ.setdefault("CASEWORK_BLIND_INDEX_ROWS", str(args.applicants))
         scratch_django(data_dir, "encryption")
         from casework.accounts.models import Organisation

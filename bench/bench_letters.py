@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from figures import add_json_argument, figure, write_json
-from scratch import scratch_django
+from scratch import scratch_data_dir, scratch_django
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -36,7 +35,7 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=60)
     add_json_argument(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="casework-bench-") as data_dir:
+    with scratch_data_dir() as data_dir:
         vendor = scratch_django(data_dir, "letters")
         from django.conf import settings
 

@@ -9,9 +9,25 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@contextmanager
+def scratch_data_dir() -> Iterator[str]:
+    """A private (0700) data directory for one benchmark, removed afterwards, inside
+    CASEWORK_DATA_DIR (make bench: var/bench) or var/: never the system's temporary
+    directory, which other processes share. The development keys, the audit signing key and
+    the letter seals a benchmark makes live in it, with its SQLite database."""
+    parent = os.environ.get("CASEWORK_DATA_DIR") or str(ROOT / "var")
+    os.makedirs(parent, mode=0o700, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="casework-bench-", dir=parent) as data_dir:
+        yield data_dir
 
 
 def scratch_django(data_dir: str, label: str) -> str:
