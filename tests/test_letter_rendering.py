@@ -5,7 +5,10 @@ next letter renders, and a render is never used after the work beside it failed.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +116,35 @@ def test_a_worker_that_dies_while_a_late_asset_is_sent_is_replaced():
 
     pdf = renderer().render(WITH_IMAGE, late={"late.svg": kill_then_make}).pdf
     assert killed == [pid] and worker_pid() != pid and "Letter" in text_of(pdf)
+
+
+EXITING = """
+import django, os, sys
+django.setup()
+from casework.letters.rendering import renderer
+print(renderer()._start().pid, flush=True)
+"""
+
+
+def test_the_warm_worker_is_stopped_when_its_process_exits(tmp_path):
+    """Not left to notice the end of its input on its own: a web process that exits stops
+    its worker, and Python reports no subprocess still running."""
+    env = {
+        **os.environ,
+        "CASEWORK_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "casework.settings",
+        "PYTHONWARNINGS": "always::ResourceWarning",
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", EXITING],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "still running" not in done.stderr
+    pid = int(done.stdout.split()[0])
+    assert not Path(f"/proc/{pid}").exists()  # stopped and waited for, not left behind

@@ -9,6 +9,7 @@ worker (R55). The worker gets a minimal environment: no secret reaches it.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
@@ -240,6 +241,15 @@ def _read_exactly(fd: int, count: int, deadline: float) -> bytes:
 
 _renderer: Renderer | None = None
 _renderer_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_at_exit() -> None:
+    """The warm worker goes with the process that started it. It would end by itself on
+    reading the end of its input, but not before this process had been reported as leaving
+    a subprocess running; nothing else may hold the lock at exit, so it is not taken."""
+    if _renderer is not None:
+        _renderer.stop()
 
 
 def renderer() -> Renderer:
