@@ -247,7 +247,8 @@ _renderer_lock = threading.Lock()
 def _stop_at_exit() -> None:
     """The warm worker goes with the process that started it. It would end by itself on
     reading the end of its input, but not before this process had been reported as leaving
-    a subprocess running; nothing else may hold the lock at exit, so it is not taken."""
+    a subprocess running. The lock is not taken: a thread stopped in the middle of a render
+    may hold it, and exiting must not wait for it."""
     if _renderer is not None:
         _renderer.stop()
 
