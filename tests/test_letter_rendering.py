@@ -119,7 +119,7 @@ def test_a_worker_that_dies_while_a_late_asset_is_sent_is_replaced():
 
 
 EXITING = """
-import django, os, sys
+import django
 django.setup()
 from casework.letters.rendering import renderer
 print(renderer()._start().pid, flush=True)

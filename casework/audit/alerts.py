@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from casework.audit.models import Action, AuditEvent
 from casework.audit.services import record
+from casework.lib.sql import column_value
 
 logger = logging.getLogger(__name__)
 
@@ -141,20 +142,14 @@ def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
     last 60 minutes than CASEWORK_ALERT_CASES_PER_HOUR (31 of 30 is an alert), once an
     hour. One query on the (organisation, time) index counts the cases and the alerts."""
     now = timezone.now()
-
-    def prepared(name: str, value: Any) -> Any:
-        field = AuditEvent._meta.get_field(name)
-        assert isinstance(field, models.Field)  # a column, not a reverse relation
-        return field.get_db_prep_value(value, connection)
-
     values = [
         Action.CASE_VIEWED.value,
         Action.ALERT.value,
         AlertKind.BULK_ACCESS.value,
-        prepared("organisation_id", actor.organisation_id),
-        prepared("actor_id", actor.pk),
-        prepared("at", now - timedelta(hours=1)),
-        prepared("at", now),
+        column_value(AuditEvent, "organisation_id", actor.organisation_id),
+        column_value(AuditEvent, "actor_id", actor.pk),
+        column_value(AuditEvent, "at", now - timedelta(hours=1)),
+        column_value(AuditEvent, "at", now),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_bulk_access_sql(connection.vendor), values)

@@ -39,6 +39,7 @@ from casework.audit.services import record
 from casework.cases.models import Applicant, Case, Consent, ErasureCause, HoldReason
 from casework.cases.services import applicant_erase, lock_case
 from casework.lib import datakeys
+from casework.lib.sql import column_value
 
 # How far ahead coordinators and org admins are told (R61: a 30-day notice).
 NOTICE_DAYS = 30
@@ -135,24 +136,24 @@ def upcoming(organisation: Organisation, now: datetime.datetime) -> list[Upcomin
     horizon = now + datetime.timedelta(days=NOTICE_DAYS)
     cutoff = months_before(horizon, organisation.retention_details_months)
     values = [
-        _prepared(Case, "organisation", organisation.pk),
-        _prepared(Case, "closed_at", cutoff),
-        _prepared(Applicant, "organisation", organisation.pk),
-        _prepared(Case, "closed_at", cutoff),
-        _prepared(Case, "retention_hold_until", timezone.localtime(horizon).date()),
+        column_value(Case, "organisation", organisation.pk),
+        column_value(Case, "closed_at", cutoff),
+        column_value(Applicant, "organisation", organisation.pk),
+        column_value(Case, "closed_at", cutoff),
+        column_value(Case, "retention_hold_until", timezone.localtime(horizon).date()),
     ]
     # Ids, codes and dates only: no person's row (and encrypted fields) is read for a notice.
     # Every case of these people is closed, so each person's last closure and latest hold
     # are the greatest of their rows.
+    rows = list(Case.objects.raw(_upcoming_sql(), values))
     closed: dict[uuid.UUID, datetime.datetime] = {}
     held: dict[uuid.UUID, datetime.date] = {}
-    rows = list(Case.objects.raw(_upcoming_sql(), values))
     for case in rows:
         person = case.applicant_id
-        if case.closed_at is not None:
-            closed[person] = max(closed.get(person, case.closed_at), case.closed_at)
-        if case.retention_hold_until is not None:
-            hold = case.retention_hold_until
+        assert case.closed_at is not None  # the statement reads people with every case closed
+        closed[person] = max(closed.get(person, case.closed_at), case.closed_at)
+        hold = case.retention_hold_until
+        if hold is not None:
             held[person] = max(held.get(person, hold), hold)
     found = [
         Upcoming(
@@ -163,12 +164,6 @@ def upcoming(organisation: Organisation, now: datetime.datetime) -> list[Upcomin
         for case in rows
     ]
     return sorted(found, key=lambda row: (row.due_on, row.code))
-
-
-def _prepared(model: type[models.Model], name: str, value: Any) -> Any:
-    field = model._meta.get_field(name)
-    assert isinstance(field, models.Field)  # a column, not a reverse relation
-    return field.get_db_prep_value(value, connection)
 
 
 @cache
