@@ -4,11 +4,15 @@ organisation's alert mailbox that says only that there is something to look at."
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import DatabaseError
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from casework.accounts.roles import Role
 from casework.audit import services as audit_services
@@ -104,6 +108,26 @@ def test_another_kind_of_alert_in_the_hour_does_not_silence_bulk_access(client, 
     assert alerts(AlertKind.ACCESS_DENIED).count() == 1
     view_all(client, cases)
     assert alerts(AlertKind.BULK_ACCESS).count() == 1
+
+
+def test_a_bulk_access_alert_over_an_hour_old_does_not_silence_a_new_one(client, coordinator):
+    cases = open_cases(coordinator, 62)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        view_all(login_verified(client, coordinator), cases[:31])
+    assert alerts(AlertKind.BULK_ACCESS).count() == 1
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        view_all(login_verified(Client(), coordinator), cases[31:])
+    assert alerts(AlertKind.BULK_ACCESS).count() == 2
+
+
+def test_a_colleagues_bulk_access_alert_does_not_silence_mine(client, coordinator, organisation):
+    cases = open_cases(coordinator, 31)
+    colleague = make_user(organisation=organisation, role=Role.COORDINATOR, username="cora")
+    view_all(login_verified(client, colleague), cases)
+    view_all(login_verified(client, coordinator), cases)
+    alerted = {alert.actor_id for alert in alerts(AlertKind.BULK_ACCESS)}
+    assert alerted == {colleague.pk, coordinator.pk}
 
 
 def test_the_same_case_viewed_40_times_raises_nothing(client, coordinator):

@@ -62,7 +62,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        indexes = [models.Index(fields=["organisation_id", "at"], name="audit_org_at")]
+        indexes = [
+            models.Index(fields=["organisation_id", "at"], name="audit_org_at"),
+            # The bulk-access check after every case view reads one user's case views and
+            # alerts of the last hour (audit.alerts.check_bulk_access).
+            models.Index(fields=["actor_id", "action", "at"], name="audit_actor_action_at"),
+        ]
 
     def __str__(self) -> str:
         return f"AuditEvent({self.seq}, {self.action})"
