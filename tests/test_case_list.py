@@ -120,7 +120,8 @@ def test_a_row_shows_its_assignees_next_deadline_and_last_activity(
     assert (timezone.localdate() + timedelta(9)).isoformat() in row  # the earliest not done
     assert (timezone.localdate() + timedelta(3)).isoformat() not in row
     assert timezone.localdate().isoformat() in row  # last activity (and opened): today
-    assert "nobody" in rows(html)[lonely.code]
+    assert "<td>nobody</td>" in rows(html)[lonely.code]
+    assert "<td>—</td>" in rows(html)[lonely.code]  # no deadline
     for label in ("Assigned to", "Next deadline", "Last activity", "Opened", "Flags"):
         assert f">{label}<" in html or f">{label} <" in html
 

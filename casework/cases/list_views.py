@@ -105,6 +105,7 @@ FLAGS = {
 }
 
 ERASED = gettext_lazy("erased")
+NOBODY = gettext_lazy("nobody")  # the assignees' cell of a case nobody is assigned to
 
 LIST_COLUMNS = (
     "id",
@@ -254,8 +255,8 @@ class Row:
     priority: str
     status: str
     destination: str
-    assignees: list[str]
-    next_deadline: datetime.date | None
+    assigned: str  # the usernames, or that nobody is
+    deadline: str  # the next deadline not done, or a dash
     overdue: bool
     last_activity: str
     opened: str
@@ -282,6 +283,7 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
     statuses = {value: str(label) for value, label in Status.choices}
     flags = {name: str(label) for name, label in LIST_FLAGS.items()}
     erased = str(ERASED)
+    nobody = str(NOBODY)
     zone = timezone.get_current_timezone()
     countries: dict[str, str] = {}
 
@@ -298,8 +300,12 @@ def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
             # An erased person's case keeps its code and dates; the list says so.
             status=erased if case.erased_at else statuses.get(case.status, case.status),
             destination=country(case.destination_state),
-            assignees=sorted(case.assignee_names.split(SEPARATOR)) if case.assignee_names else [],
-            next_deadline=case.next_deadline_on,
+            assigned=(
+                ", ".join(sorted(case.assignee_names.split(SEPARATOR)))
+                if case.assignee_names
+                else nobody
+            ),
+            deadline=case.next_deadline_on.isoformat() if case.next_deadline_on else "—",
             overdue=case.next_deadline_on is not None
             and case.next_deadline_on < today
             and case.status != Status.CLOSED,
