@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.accounts.roles import Role
-from casework.cases import services
-from casework.cases.models import Case, Route
+from casework.cases import list_views, services
+from casework.cases.access import visible_cases
+from casework.cases.models import Applicant, Case, Route
 from casework.cases.workflow import Status
 from casework.letters.services import letter_request
+from casework.lib.aggregates import SEPARATOR
 from tests.canaries import CANARIES
 from tests.conftest import login_verified, make_user
 
@@ -267,6 +269,55 @@ def test_another_organisations_coordinator_sees_none_of_it(
     html = dashboard(login_verified(client, coordinator))
     assert assigned.code not in html
     assert "(0)" in section(html, "queue-letters")
+
+
+# --- the coordinator's rows, written out ----------------------------------------------------
+
+
+def rows_by_the_orm(user, *, limit, unassigned_only=False):
+    cases = visible_cases(user).exclude(status=Status.CLOSED)
+    if unassigned_only:
+        cases = list_views.unassigned(cases)
+    ordered = list_views.triage_rows(cases).order_by(*list_views.ordering("priority"))
+    return list(ordered[:limit])
+
+
+def compared(rows):
+    """What the rows carry: the list's columns, the assignees, whether the person is erased
+    (a date through the ORM; the statement's raw column on SQLite is text)."""
+    return [
+        (
+            *(getattr(row, name) for name in list_views.LIST_COLUMNS),
+            sorted(row.assignee_names.split(SEPARATOR)) if row.assignee_names else None,
+            bool(row.erased_at),
+        )
+        for row in rows
+    ]
+
+
+def test_a_coordinators_open_rows_written_out_are_the_rows_the_orm_reads(
+    coordinator, caseworker, bob, other_organisation, monkeypatch
+):
+    priorities = ["normal", "emergency", "info", "urgent", "normal", "emergency", "normal"]
+    cases = [open_case(coordinator, priority=priority) for priority in priorities]
+    services.case_assign(actor=coordinator, case=cases[0], caseworkers=[caseworker, bob])
+    services.case_assign(actor=coordinator, case=cases[1], caseworkers=[bob])
+    due(cases[2], -3, actor=coordinator)
+    due(cases[3], 4, actor=coordinator)
+    Case.objects.filter(pk=cases[4].pk).update(status=Status.CLOSED)  # in no list
+    Case.objects.filter(pk=cases[5].pk).update(status=Status.LETTER_REVIEW)
+    Applicant.objects.filter(pk=cases[6].applicant_id).update(erased_at=timezone.now())
+    theirs = make_user(organisation=other_organisation, role=Role.COORDINATOR, username="tess")
+    open_case(theirs, priority="emergency")  # another organisation's: in none of ours
+    for limit, unassigned_only in ((25, False), (3, False), (25, True), (2, True)):
+        with monkeypatch.context() as patched:  # the statement, not the ORM, answers
+            patched.setattr(list_views, "triage_rows", None)
+            written = list_views.open_rows(
+                coordinator, limit=limit, unassigned_only=unassigned_only
+            )
+        expected = rows_by_the_orm(coordinator, limit=limit, unassigned_only=unassigned_only)
+        assert compared(written) == compared(expected)
+        assert len(written) == min(limit, 4 if unassigned_only else 6)
 
 
 # --- cost -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import retention, subject_requests
 from casework.cases.access import of_visible_cases, visible_cases
-from casework.cases.list_views import DEFAULT_SORT, case_rows, ordering, triage_rows, unassigned
+from casework.cases.list_views import case_rows, open_rows, unassigned
 from casework.cases.models import STAGES, Case, Deadline, StageCount
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
@@ -58,8 +59,7 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     and bounded, so the page costs the same with 10 or 100,000 cases."""
     today = timezone.localdate()
     visible = visible_cases(user)
-    cases = visible.exclude(status=Status.CLOSED)
-    mine = triage_rows(cases).order_by(*ordering(DEFAULT_SORT))[:25]
+    mine = open_rows(user, limit=25)
     counts = _stage_counts(user, visible, coordinator=coordinator)
     by_status = [
         (Status(value).label, counts[stage])
@@ -83,13 +83,13 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
         "today": today,
     }
     if coordinator:
-        context["queues"] = _queues(user, cases, today, deadlines)
+        context["queues"] = _queues(user, visible, today, deadlines)
         waiting = subject_requests.open_requests(user)
         # What the queue shows of each: not the case's every column (its encrypted ones).
         shown = waiting.only("id", "kind", "due_on", "case__id", "case__code")
         first = list(shown[:QUEUE_ROWS])
         context["subject_requests"] = first
-        context["subject_requests_count"] = _count(first, waiting)
+        context["subject_requests_count"] = _count(first, lambda: waiting)
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
     return context
 
@@ -109,46 +109,52 @@ def _stage_counts(user: Any, visible: QuerySet[Case], *, coordinator: bool) -> d
 
 
 def _queues(
-    user: Any, cases: QuerySet[Case], today: date, deadlines: list[Deadline]
+    user: Any, visible: QuerySet[Case], today: date, deadlines: list[Deadline]
 ) -> dict[str, object]:
     """What waits for a coordinator: letters to review, open cases nobody works on, and
     overdue deadlines; each the first rows, how many there are, and the full list.
     ``deadlines`` are the page's own list (the next two weeks' and the overdue, by date)."""
     letters = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
-    waiting = unassigned(cases)
-    late = of_visible_cases(
-        Deadline.objects.filter(done=False, due_on__lt=today), user, open_only=True
-    )
     first_letters = list(
         letters.select_related("case", "requested_by")
         .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
         .order_by("requested_at")[:QUEUE_ROWS]
     )
-    first_waiting = list(triage_rows(waiting).order_by(*ordering(DEFAULT_SORT))[:QUEUE_ROWS])
+    first_waiting = open_rows(user, limit=QUEUE_ROWS, unassigned_only=True)
     # The overdue are the first of the page's deadlines, in the same order and scope: read
     # from that list, and from the database only if it holds nothing but overdue ones (then
     # there may be more than it shows).
     overdue = [deadline for deadline in deadlines if deadline.due_on < today]
     whole = len(deadlines) < DEADLINE_ROWS or len(overdue) < len(deadlines)
     first_late = overdue[:QUEUE_ROWS]
+    overdue_count = len(overdue)
+    if not whole:
+        overdue_count = _count(first_late, lambda: _late_deadlines(user, today))
     list_url = reverse("case_list")
     return {
         "letters": first_letters,
-        "letters_count": _count(first_letters, letters),
+        "letters_count": _count(first_letters, lambda: letters),
         "letters_url": f"{list_url}?letter_draft=1",
         "unassigned": case_rows(first_waiting, today),
-        "unassigned_count": _count(first_waiting, waiting),
+        "unassigned_count": _count(first_waiting, lambda: unassigned(visible)),
         "unassigned_url": f"{list_url}?unassigned=1",
         "overdue": first_late,
-        "overdue_count": len(overdue) if whole else _count(first_late, late),
+        "overdue_count": overdue_count,
         "overdue_url": f"{list_url}?overdue=1",
     }
 
 
-def _count(first: list[Any], rows: QuerySet[Any]) -> int:
-    """How many ``rows`` there are, ``first`` being the first QUEUE_ROWS of them: counted
-    only when the queue is full (an ordinary day's short queue costs no COUNT)."""
-    return len(first) if len(first) < QUEUE_ROWS else rows.count()
+def _count(first: list[Any], rows: Callable[[], QuerySet[Any]]) -> int:
+    """How many ``rows()`` there are, ``first`` being the first QUEUE_ROWS of them: counted
+    only when the queue is full (an ordinary day's short queue neither builds the query nor
+    costs a COUNT)."""
+    return len(first) if len(first) < QUEUE_ROWS else rows().count()
+
+
+def _late_deadlines(user: Any, today: date) -> QuerySet[Deadline]:
+    """The deadlines not done and past of the open cases ``user`` may see."""
+    overdue = Deadline.objects.filter(done=False, due_on__lt=today)
+    return of_visible_cases(overdue, user, open_only=True)
 
 
 @require_safe
