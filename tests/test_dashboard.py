@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from casework.accounts.roles import Role
-from casework.cases import list_views, services
-from casework.cases.access import visible_cases
-from casework.cases.models import Applicant, Case, Route
+from casework.cases import list_views, services, subject_requests
+from casework.cases.access import of_visible_cases, visible_cases
+from casework.cases.models import Applicant, Case, Deadline, Route, SubjectRequest
 from casework.cases.workflow import Status
+from casework.core import queues
+from casework.letters.models import Letter
 from casework.letters.services import letter_request
 from casework.lib.aggregates import SEPARATOR
 from tests.canaries import CANARIES
@@ -318,6 +320,77 @@ def test_a_coordinators_open_rows_written_out_are_the_rows_the_orm_reads(
         expected = rows_by_the_orm(coordinator, limit=limit, unassigned_only=unassigned_only)
         assert compared(written) == compared(expected)
         assert len(written) == min(limit, 4 if unassigned_only else 6)
+
+
+def test_a_coordinators_deadlines_letters_and_requests_written_out_are_the_orms(
+    coordinator, caseworker, other_organisation, monkeypatch
+):
+    today = timezone.localdate()
+    first, second, closed = (open_case(coordinator) for _ in range(3))
+    theirs = make_user(organisation=other_organisation, role=Role.COORDINATOR, username="tess")
+    foreign = open_case(theirs)
+    for case, days in ((first, -3), (first, 2), (second, 2), (first, 20), (closed, 1)):
+        due(case, days, actor=coordinator)
+    due(foreign, 1, actor=theirs)
+    Deadline.objects.filter(case=second, due_on=today + timedelta(2)).update(kind="appointment")
+    services.deadline_add(
+        actor=coordinator, case=second, kind="check_in", due_on=today - timedelta(1)
+    )
+    Deadline.objects.filter(case=second, due_on=today - timedelta(1)).update(done=True)
+    for author, case in ((caseworker, second), (coordinator, first), (theirs, foreign)):
+        draft_letter(author, case)
+    Letter.objects.filter(case=first).update(status=Letter.Status.REVOKED)
+    draft_letter(coordinator, first)
+    for case, received in ((first, 5), (second, 9), (foreign, 9), (closed, 1)):
+        subject_requests.request_record(
+            actor=coordinator if case != foreign else theirs,
+            case=case,
+            kind=SubjectRequest.Kind.ACCESS,
+            received_on=today - timedelta(received),
+        )
+    SubjectRequest.objects.filter(case=closed).update(completed_at=timezone.now())
+    Case.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+
+    def orm_deadlines(limit):
+        upcoming = Deadline.objects.filter(done=False, due_on__lte=today + timedelta(14))
+        return of_visible_cases(upcoming, coordinator, open_only=True).order_by(
+            "due_on", "case__code"
+        )[:limit]
+
+    def orm_letters(limit):
+        drafts = Letter.objects.filter(status=Letter.Status.DRAFT)
+        return of_visible_cases(drafts, coordinator).order_by("requested_at")[:limit]
+
+    def orm_requests(limit):
+        return subject_requests.open_requests(coordinator)[:limit]
+
+    def seen(rows, *names):
+        return [
+            (row.pk, row.case.pk, row.case.code, *(getattr(row, name) for name in names))
+            for row in rows
+        ]
+
+    for limit in (50, 2, 1):
+        with monkeypatch.context() as patched:  # the statements, not the ORM, answer
+            patched.setattr(queues, "of_visible_cases", None)
+            deadlines = queues.upcoming_deadlines(
+                coordinator, until=today + timedelta(14), limit=limit
+            )
+            letters = queues.letters_awaiting_review(coordinator, limit=limit)
+            requests = queues.open_subject_requests(coordinator, limit=limit)
+        assert seen(deadlines, "kind", "due_on") == seen(orm_deadlines(limit), "kind", "due_on")
+        assert seen(letters, "kind", "requested_at") == seen(
+            orm_letters(limit), "kind", "requested_at"
+        )
+        assert [letter.requested_by.username for letter in letters] == [
+            letter.requested_by.username for letter in orm_letters(limit)
+        ]
+        assert seen(requests, "kind", "due_on") == seen(orm_requests(limit), "kind", "due_on")
+        assert (len(deadlines), len(letters), len(requests)) == (
+            min(limit, 3),
+            min(limit, 2),
+            min(limit, 2),
+        )
 
 
 # --- cost -----------------------------------------------------------------------------------

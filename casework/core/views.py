@@ -29,6 +29,7 @@ from casework.cases.access import of_visible_cases, visible_cases
 from casework.cases.list_views import case_rows, open_rows, unassigned
 from casework.cases.models import STAGES, Case, Deadline, StageCount
 from casework.cases.workflow import Status
+from casework.core.queues import letters_awaiting_review, open_subject_requests, upcoming_deadlines
 from casework.letters.models import Letter
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,7 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     ]
     open_count = sum(n for _label, n in by_status)
     soon = today + timedelta(days=14)
-    upcoming = Deadline.objects.filter(done=False, due_on__lte=soon)
-    deadlines = list(
-        of_visible_cases(upcoming, user, open_only=True)
-        .select_related("case")
-        .only("kind", "due_on", "case__code", "case__id")
-        .order_by("due_on", "case__code")[:DEADLINE_ROWS]
-    )
+    deadlines = upcoming_deadlines(user, until=soon, limit=DEADLINE_ROWS)
     context: dict[str, object] = {
         "my_cases": case_rows(mine, today),
         "open_count": open_count,
@@ -84,12 +79,11 @@ def _dashboard(request: HttpRequest, user: Any, *, coordinator: bool) -> dict[st
     }
     if coordinator:
         context["queues"] = _queues(user, visible, today, deadlines)
-        waiting = subject_requests.open_requests(user)
-        # What the queue shows of each: not the case's every column (its encrypted ones).
-        shown = waiting.only("id", "kind", "due_on", "case__id", "case__code")
-        first = list(shown[:QUEUE_ROWS])
+        first = open_subject_requests(user, limit=QUEUE_ROWS)
         context["subject_requests"] = first
-        context["subject_requests_count"] = _count(first, lambda: waiting)
+        context["subject_requests_count"] = _count(
+            first, lambda: subject_requests.open_requests(user)
+        )
     record(Action.CASE_LISTED, actor=user, request=request, count=open_count, page="dashboard")
     return context
 
@@ -114,12 +108,7 @@ def _queues(
     """What waits for a coordinator: letters to review, open cases nobody works on, and
     overdue deadlines; each the first rows, how many there are, and the full list.
     ``deadlines`` are the page's own list (the next two weeks' and the overdue, by date)."""
-    letters = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
-    first_letters = list(
-        letters.select_related("case", "requested_by")
-        .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
-        .order_by("requested_at")[:QUEUE_ROWS]
-    )
+    first_letters = letters_awaiting_review(user, limit=QUEUE_ROWS)
     first_waiting = open_rows(user, limit=QUEUE_ROWS, unassigned_only=True)
     # The overdue are the first of the page's deadlines, in the same order and scope: read
     # from that list, and from the database only if it holds nothing but overdue ones (then
@@ -133,7 +122,7 @@ def _queues(
     list_url = reverse("case_list")
     return {
         "letters": first_letters,
-        "letters_count": _count(first_letters, lambda: letters),
+        "letters_count": _count(first_letters, lambda: _drafts(user)),
         "letters_url": f"{list_url}?letter_draft=1",
         "unassigned": case_rows(first_waiting, today),
         "unassigned_count": _count(first_waiting, lambda: unassigned(visible)),
@@ -149,6 +138,11 @@ def _count(first: list[Any], rows: Callable[[], QuerySet[Any]]) -> int:
     only when the queue is full (an ordinary day's short queue neither builds the query nor
     costs a COUNT)."""
     return len(first) if len(first) < QUEUE_ROWS else rows().count()
+
+
+def _drafts(user: Any) -> QuerySet[Letter]:
+    """The draft letters of the cases ``user`` may see."""
+    return of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
 
 
 def _late_deadlines(user: Any, today: date) -> QuerySet[Deadline]:
