@@ -52,6 +52,7 @@ from casework.cases.forms import (
 from casework.cases.models import (
     Applicant,
     Case,
+    Deadline,
     Document,
     DocumentType,
     Priority,
@@ -59,9 +60,11 @@ from casework.cases.models import (
 from casework.cases.uploads import EXTENSIONS, refused_by_store
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
 from casework.letters.forms import LetterRequestForm
+from casework.letters.models import Letter
 from casework.lib.datakeys import preload
 from casework.lib.fields import search
 from casework.lib.files import STORE_ERRORS
+from casework.lib.sql import rows_of
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 
@@ -221,12 +224,12 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         (name, label, _sensitive_value(case, owner, name) if name == revealed else None)
         for name, (owner, label) in REVEALABLE.items()
     ]
-    deadlines = list(case.deadlines.all())
+    deadlines = rows_of(Deadline, "case", case.pk)
     today = timezone.localdate()
     open_deadlines = [d for d in deadlines if not d.done]
     # Read once for the page: the lists and the letter form's choices share them.
     attempts = list(case.visa_applications.select_related("route", "mission"))
-    documents = list(case.documents.all())
+    documents = rows_of(Document, "case", case.pk)
     add_forms = _add_forms(case, extra, opened, attempts, documents)
     return {
         "case": case,
@@ -409,7 +412,7 @@ def _letters(case: Case, attempts: list[Any]) -> list[Any]:
     """The case's letters, each with its route attempt from the page's own list of them
     (a join to the attempts and their routes cost more to build than the rest of the
     query, issue 15)."""
-    letters = list(case.letters.all())
+    letters = rows_of(Letter, "case", case.pk)
     by_id = {attempt.pk: attempt for attempt in attempts}
     for letter in letters:
         if letter.attempt_id in by_id:

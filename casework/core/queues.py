@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import connection, models
 
@@ -25,9 +25,7 @@ from casework.cases.access import of_visible_cases
 from casework.cases.models import Case, Deadline, SubjectRequest
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
-from casework.lib.sql import column_value
-
-ModelT = TypeVar("ModelT", bound=models.Model)
+from casework.lib.sql import ModelT, column_value
 
 
 def upcoming_deadlines(user: Any, *, until: date, limit: int) -> list[Deadline]:

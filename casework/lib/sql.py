@@ -1,10 +1,14 @@
-"""For statements written out (issue 15): a value as its column stores it."""
+"""For statements written out (issue 15): a value as its column stores it, and the rows a
+related manager reads."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection, models
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 def column_value(model: type[models.Model], name: str, value: Any) -> Any:
@@ -13,3 +17,33 @@ def column_value(model: type[models.Model], name: str, value: Any) -> Any:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)  # a column, not a reverse relation
     return field.get_db_prep_value(value, connection)
+
+
+def rows_of(model: type[ModelT], name: str, value: Any) -> list[ModelT]:
+    """Every row of ``model`` whose column ``name`` holds ``value``, every column, in the
+    model's own order: what a related manager's ``all()`` reads (``case.deadlines.all()`` is
+    ``rows_of(Deadline, "case", case.pk)``), as one statement written out, for pages that
+    read several such lists on every visit (the case page, issue 15). tests/test_sql.py holds
+    it to the related managers' rows."""
+    statement = _rows_of_sql(model, name)
+    return list(model._default_manager.raw(statement, [column_value(model, name, value)]))
+
+
+@cache
+def _rows_of_sql(model: type[models.Model], name: str) -> str:
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column  # a column
+        return quote(field.column)
+
+    order = []
+    for key in model._meta.ordering or ():
+        assert isinstance(key, str) and key != "?"  # a column's name, "-" for descending
+        order.append(f"{column(key.removeprefix('-'))} {'DESC' if key[0] == '-' else 'ASC'}")
+    columns = ", ".join(column(field.name) for field in model._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {quote(model._meta.db_table)}"  # noqa: S608
+        f" WHERE {column(name)} = %s" + (f" ORDER BY {', '.join(order)}" if order else "")
+    )
