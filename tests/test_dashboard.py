@@ -393,6 +393,27 @@ def test_a_coordinators_deadlines_letters_and_requests_written_out_are_the_orms(
         )
 
 
+def test_anyone_but_a_coordinator_gets_the_rows_of_their_own_cases_only(
+    coordinator, caseworker, assigned
+):
+    """The lists' other branch (the ORM through of_visible_cases): a caseworker's letters,
+    requests and deadlines are those of the cases assigned to them."""
+    today = timezone.localdate()
+    theirs = open_case(coordinator)
+    due(theirs, 1, actor=coordinator)
+    for case in (assigned, theirs):
+        draft_letter(coordinator, case)
+        subject_requests.request_record(
+            actor=coordinator, case=case, kind=SubjectRequest.Kind.ACCESS, received_on=today
+        )
+    lists = (
+        queues.upcoming_deadlines(caseworker, until=today + timedelta(14), limit=50),
+        queues.letters_awaiting_review(caseworker, limit=10),
+        queues.open_subject_requests(caseworker, limit=10),
+    )
+    assert [{row.case.code for row in rows} for rows in lists] == [{assigned.code}] * 3
+
+
 # --- cost -----------------------------------------------------------------------------------
 
 
