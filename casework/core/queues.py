@@ -23,6 +23,7 @@ from casework.accounts.models import User
 from casework.accounts.roles import Role
 from casework.cases.access import of_visible_cases
 from casework.cases.models import Case, Deadline, SubjectRequest
+from casework.cases.subject_requests import open_requests
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
 from casework.lib.sql import ModelT, column_value
@@ -52,9 +53,9 @@ def letters_awaiting_review(user: Any, *, limit: int) -> list[Letter]:
     """The first ``limit`` draft letters of the cases ``user`` may see, the oldest request
     first, each with who asked for it."""
     if not user.has_role(Role.COORDINATOR):
-        drafts = of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
         return list(
-            drafts.select_related("case", "requested_by")
+            drafts(user)
+            .select_related("case", "requested_by")
             .only("id", "kind", "requested_at", "case__id", "case__code", "requested_by__username")
             .order_by("requested_at")[:limit]
         )
@@ -76,12 +77,15 @@ def open_subject_requests(user: Any, *, limit: int) -> list[SubjectRequest]:
     """The first ``limit`` unanswered requests of people on the cases ``user`` may see, the
     one due first first (``subject_requests.open_requests``)."""
     if not user.has_role(Role.COORDINATOR):
-        from casework.cases.subject_requests import open_requests
-
         shown = open_requests(user).only("id", "kind", "due_on", "case__id", "case__code")
         return list(shown[:limit])
     values = [column_value(SubjectRequest, "organisation", user.organisation_id), limit]
     return _with_cases(SubjectRequest.objects.raw(_statements()["requests"], values))
+
+
+def drafts(user: Any) -> models.QuerySet[Letter]:
+    """The draft letters of the cases ``user`` may see, through the ORM."""
+    return of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
 
 
 def _with_cases(rows: Any) -> list[Any]:

@@ -29,8 +29,12 @@ from casework.cases.access import of_visible_cases, visible_cases
 from casework.cases.list_views import case_rows, open_rows, unassigned
 from casework.cases.models import STAGES, Case, Deadline, StageCount
 from casework.cases.workflow import Status
-from casework.core.queues import letters_awaiting_review, open_subject_requests, upcoming_deadlines
-from casework.letters.models import Letter
+from casework.core.queues import (
+    drafts,
+    letters_awaiting_review,
+    open_subject_requests,
+    upcoming_deadlines,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +126,7 @@ def _queues(
     list_url = reverse("case_list")
     return {
         "letters": first_letters,
-        "letters_count": _count(first_letters, lambda: _drafts(user)),
+        "letters_count": _count(first_letters, lambda: drafts(user)),
         "letters_url": f"{list_url}?letter_draft=1",
         "unassigned": case_rows(first_waiting, today),
         "unassigned_count": _count(first_waiting, lambda: unassigned(visible)),
@@ -138,11 +142,6 @@ def _count(first: list[Any], rows: Callable[[], QuerySet[Any]]) -> int:
     only when the queue is full (an ordinary day's short queue neither builds the query nor
     costs a COUNT)."""
     return len(first) if len(first) < QUEUE_ROWS else rows().count()
-
-
-def _drafts(user: Any) -> QuerySet[Letter]:
-    """The draft letters of the cases ``user`` may see."""
-    return of_visible_cases(Letter.objects.filter(status=Letter.Status.DRAFT), user)
 
 
 def _late_deadlines(user: Any, today: date) -> QuerySet[Deadline]:
