@@ -18,7 +18,6 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     F,
-    Field,
     Func,
     OuterRef,
     Q,
@@ -46,7 +45,7 @@ from casework.cases.labels import country_name
 from casework.cases.models import PRIORITY_ORDER, Applicant, Case, Priority
 from casework.cases.workflow import Status
 from casework.lib.aggregates import SEPARATOR, JoinedText
-from casework.lib.sql import column_value
+from casework.lib.sql import column, column_value
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 PAGE_SIZE = 25
@@ -282,25 +281,26 @@ def _open_rows_sql(vendor: str, *, unassigned_only: bool) -> str:
     are parameters."""
     quote = connection.ops.quote_name
 
-    def column(name: str) -> str:
-        field = Case._meta.get_field(name)
-        assert isinstance(field, Field) and field.column  # a column, not a reverse relation
-        return f"c.{quote(field.column)}"
+    def case(name: str) -> str:
+        return column(Case, name, "c")
 
-    memberships = Case.caseworkers.through._meta.db_table
+    memberships = Case.caseworkers.through
     joined = "STRING_AGG" if vendor == "postgresql" else "GROUP_CONCAT"
-    unassigned_condition = f" AND {column('has_caseworker')} = %s" if unassigned_only else ""
+    unassigned_condition = f" AND {case('has_caseworker')} = %s" if unassigned_only else ""
     return (
-        f"SELECT {', '.join(column(name) for name in LIST_COLUMNS)},"  # noqa: S608
-        f" a.{quote('erased_at')} AS {quote('erased_at')},"
-        f" (SELECT {joined}(u.{quote('username')}, %s) FROM {quote(User._meta.db_table)} u"
-        f" JOIN {quote(memberships)} m ON m.{quote('user_id')} = u.{quote('id')}"
-        f" WHERE m.{quote('case_id')} = {column('id')}) AS {quote('assignee_names')}"
+        f"SELECT {', '.join(case(name) for name in LIST_COLUMNS)},"  # noqa: S608
+        f" {column(Applicant, 'erased_at', 'a')} AS {quote('erased_at')},"
+        f" (SELECT {joined}({column(User, 'username', 'u')}, %s)"
+        f" FROM {quote(User._meta.db_table)} u"
+        f" JOIN {quote(memberships._meta.db_table)} m"
+        f" ON {column(memberships, 'user', 'm')} = {column(User, 'id', 'u')}"
+        f" WHERE {column(memberships, 'case', 'm')} = {case('id')}) AS {quote('assignee_names')}"
         f" FROM {quote(Case._meta.db_table)} c"
-        f" JOIN {quote(Applicant._meta.db_table)} a ON a.{quote('id')} = {column('applicant')}"
-        f" WHERE {column('organisation')} = %s AND {column('status')} <> %s"
+        f" JOIN {quote(Applicant._meta.db_table)} a"
+        f" ON {column(Applicant, 'id', 'a')} = {case('applicant')}"
+        f" WHERE {case('organisation')} = %s AND {case('status')} <> %s"
         f"{unassigned_condition}"
-        f" ORDER BY {column('priority_rank')}, {column('code')} LIMIT %s"
+        f" ORDER BY {case('priority_rank')}, {case('code')} LIMIT %s"
     )
 
 

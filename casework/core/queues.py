@@ -26,7 +26,7 @@ from casework.cases.models import Case, Deadline, SubjectRequest
 from casework.cases.subject_requests import open_requests
 from casework.cases.workflow import Status
 from casework.letters.models import Letter
-from casework.lib.sql import ModelT, column_value
+from casework.lib.sql import ModelT, column, column_value
 
 
 def upcoming_deadlines(user: Any, *, until: date, limit: int) -> list[Deadline]:
@@ -111,48 +111,43 @@ def _statements() -> dict[str, str]:
     def table(model: type[models.Model]) -> str:
         return quote(model._meta.db_table)
 
-    def column(alias: str, model: type[models.Model], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column  # a column
-        return f"{alias}.{quote(field.column)}"
-
     def of_case(alias: str, model: type[models.Model]) -> str:
         """The join to the row's case, whose code is read as ``case_code``."""
         return (
-            f" JOIN {table(Case)} c ON {column('c', Case, 'id')} = {column(alias, model, 'case')}"
+            f" JOIN {table(Case)} c ON {column(Case, 'id', 'c')} = {column(model, 'case', alias)}"
         )
 
-    code = f"{column('c', Case, 'code')} AS {quote('case_code')}"
-    deadline = {name: column("d", Deadline, name) for name in ("id", "case", "kind", "due_on")}
+    code = f"{column(Case, 'code', 'c')} AS {quote('case_code')}"
+    deadline = {name: column(Deadline, name, "d") for name in ("id", "case", "kind", "due_on")}
     letter = {
-        name: column("l", Letter, name)
+        name: column(Letter, name, "l")
         for name in ("id", "case", "kind", "requested_by", "requested_at")
     }
-    request = {name: column("s", SubjectRequest, name) for name in ("id", "case", "kind", "due_on")}
+    request = {name: column(SubjectRequest, name, "s") for name in ("id", "case", "kind", "due_on")}
     return {
         "deadlines": (
             f"SELECT {', '.join(deadline.values())}, {code}"  # noqa: S608
             f" FROM {table(Deadline)} d{of_case('d', Deadline)}"
-            f" WHERE {column('d', Deadline, 'organisation')} = %s"
-            f" AND NOT {column('d', Deadline, 'done')} AND {deadline['due_on']} <= %s"
-            f" AND {column('c', Case, 'status')} <> %s"
-            f" ORDER BY {deadline['due_on']}, {column('c', Case, 'code')} LIMIT %s"
+            f" WHERE {column(Deadline, 'organisation', 'd')} = %s"
+            f" AND NOT {column(Deadline, 'done', 'd')} AND {deadline['due_on']} <= %s"
+            f" AND {column(Case, 'status', 'c')} <> %s"
+            f" ORDER BY {deadline['due_on']}, {column(Case, 'code', 'c')} LIMIT %s"
         ),
         "letters": (
             f"SELECT {', '.join(letter.values())}, {code},"  # noqa: S608
-            f" {column('u', User, 'username')} AS {quote('requester')}"
+            f" {column(User, 'username', 'u')} AS {quote('requester')}"
             f" FROM {table(Letter)} l{of_case('l', Letter)}"
-            f" JOIN {table(User)} u ON {column('u', User, 'id')} = {letter['requested_by']}"
-            f" WHERE {column('l', Letter, 'status')} = %s"
-            f" AND {column('l', Letter, 'organisation')} = %s"
+            f" JOIN {table(User)} u ON {column(User, 'id', 'u')} = {letter['requested_by']}"
+            f" WHERE {column(Letter, 'status', 'l')} = %s"
+            f" AND {column(Letter, 'organisation', 'l')} = %s"
             f" ORDER BY {letter['requested_at']} LIMIT %s"
         ),
         "requests": (
             f"SELECT {', '.join(request.values())}, {code}"  # noqa: S608
             f" FROM {table(SubjectRequest)} s{of_case('s', SubjectRequest)}"
-            f" WHERE {column('s', SubjectRequest, 'completed_at')} IS NULL"
-            f" AND {column('s', SubjectRequest, 'organisation')} = %s"
-            f" ORDER BY {request['due_on']}, {column('s', SubjectRequest, 'recorded_at')}"
+            f" WHERE {column(SubjectRequest, 'completed_at', 's')} IS NULL"
+            f" AND {column(SubjectRequest, 'organisation', 's')} = %s"
+            f" ORDER BY {request['due_on']}, {column(SubjectRequest, 'recorded_at', 's')}"
             " LIMIT %s"
         ),
     }

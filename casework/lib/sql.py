@@ -1,5 +1,5 @@
-"""For statements written out (issue 15): a value as its column stores it, and the rows a
-related manager reads."""
+"""For statements written out (issue 15): a column's name and a value as the column stores
+it, and the rows a related manager reads."""
 
 from __future__ import annotations
 
@@ -11,12 +11,23 @@ from django.db import connection, models
 ModelT = TypeVar("ModelT", bound=models.Model)
 
 
+def column(model: type[models.Model], name: str, alias: str = "") -> str:
+    """``model``'s column for the field ``name`` as a statement writes it: quoted, after
+    ``alias.`` when the statement names the table by an alias."""
+    quoted = connection.ops.quote_name(_field(model, name).column)
+    return f"{alias}.{quoted}" if alias else quoted
+
+
 def column_value(model: type[models.Model], name: str, value: Any) -> Any:
     """``value`` as the database stores ``model``'s column ``name`` (a UUID as SQLite's 32
     hex digits, a datetime in the connection's format), for use as a query parameter."""
+    return _field(model, name).get_db_prep_value(value, connection)
+
+
+def _field(model: type[models.Model], name: str) -> Any:
     field = model._meta.get_field(name)
-    assert isinstance(field, models.Field)  # a column, not a reverse relation
-    return field.get_db_prep_value(value, connection)
+    assert isinstance(field, models.Field) and field.column  # a column, not a reverse relation
+    return field
 
 
 def rows_of(model: type[ModelT], name: str, value: Any) -> list[ModelT]:
@@ -31,19 +42,13 @@ def rows_of(model: type[ModelT], name: str, value: Any) -> list[ModelT]:
 
 @cache
 def _rows_of_sql(model: type[models.Model], name: str) -> str:
-    quote = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, models.Field) and field.column  # a column
-        return quote(field.column)
-
     order = []
     for key in model._meta.ordering or ():
         assert isinstance(key, str) and key != "?"  # a column's name, "-" for descending
-        order.append(f"{column(key.removeprefix('-'))} {'DESC' if key[0] == '-' else 'ASC'}")
-    columns = ", ".join(column(field.name) for field in model._meta.concrete_fields)
+        direction = "DESC" if key[0] == "-" else "ASC"
+        order.append(f"{column(model, key.removeprefix('-'))} {direction}")
+    columns = ", ".join(column(model, field.name) for field in model._meta.concrete_fields)
     return (
-        f"SELECT {columns} FROM {quote(model._meta.db_table)}"  # noqa: S608
-        f" WHERE {column(name)} = %s" + (f" ORDER BY {', '.join(order)}" if order else "")
+        f"SELECT {columns} FROM {connection.ops.quote_name(model._meta.db_table)}"  # noqa: S608
+        f" WHERE {column(model, name)} = %s" + (f" ORDER BY {', '.join(order)}" if order else "")
     )
