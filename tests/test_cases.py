@@ -68,10 +68,14 @@ def test_the_object_routes_are_found():
 
 @pytest.mark.parametrize("name", OBJECT_ROUTES)
 @pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("attacker", ["caseworker", "coordinator"])
 def test_another_organisation_gets_404_and_none_of_its_data(
-    client, outsider, foreign_case, name, method
+    request, client, foreign_case, name, method, attacker
 ):
-    login_verified(client, outsider)
+    """Someone of another organisation than the case's (Alpha's; the case is Beta's):
+    its caseworker, and its coordinator, who sees every case of their own organisation, so
+    that only the organisation's scope stands between them and Beta's case."""
+    login_verified(client, request.getfixturevalue(attacker))
     response = getattr(client, method)(url(name, foreign_case))
     assert response.status_code == 404, f"{method} {name}"
     for canary in (CANARIES[5], CANARIES[15], foreign_case.code):
@@ -298,9 +302,11 @@ def test_search_finds_across_scripts_only_within_reach(client, caseworker, bob, 
     assert mine.code in html.content.decode()
 
 
-def test_search_never_crosses_organisations(client, outsider, foreign_case):
-    login_verified(client, outsider)
+def test_search_never_crosses_organisations(client, coordinator, foreign_case):
+    """Alpha's coordinator, who finds every case of Alpha, finds none of Beta's."""
+    login_verified(client, coordinator)
     response = client.post(reverse("case_search"), {"kind": "name", "query": CANARIES[5]})
+    assert response.status_code == 200
     assert foreign_case.code not in response.content.decode()
 
 
@@ -551,13 +557,13 @@ def test_a_document_of_another_case_cannot_be_fetched_through_mine(client, casew
 
 @pytest.mark.parametrize("method", METHODS)
 def test_another_organisations_document_is_404_for_every_method(
-    client, outsider, other_organisation, method
+    client, coordinator, other_organisation, method
 ):
     owner = make_user(organisation=other_organisation, role=Role.COORDINATOR, username="zora")
     theirs = open_case(owner)
     upload(login_verified(client.__class__(), owner), theirs)
     document = theirs.documents.get()
-    login_verified(client, outsider)
+    login_verified(client, coordinator)  # Alpha's, who sees every case of Alpha
     response = getattr(client, method)(reverse("document_download", args=[theirs.pk, document.pk]))
     assert response.status_code == 404
     assert CANARIES[8].encode() not in response.content

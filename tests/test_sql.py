@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,8 @@ from casework.cases import services
 from casework.cases.models import Case, Deadline, Document
 from casework.cases.uploads import sniff
 from casework.letters.models import Letter
-from casework.lib.sql import rows_of
+from casework.lib.sql import row_with, rows_of
+from tests.canaries import CANARIES
 from tests.test_case_list import open_case
 from tests.test_cases import PDF
 from tests.test_dashboard import draft_letter
@@ -66,3 +68,28 @@ def test_rows_of_keep_a_descending_order(coordinator):
     rows = rows_of(Case, "organisation", coordinator.organisation_id)
     assert [case.pk for case in rows] == [case.pk for case in cases]
     assert stored(rows) == stored(Case.objects.filter(organisation=coordinator.organisation_id))
+
+
+def test_row_with_reads_the_row_and_its_foreign_key_as_select_related_does(
+    coordinator, outsider, django_assert_num_queries
+):
+    ours = open_case(coordinator)
+    open_case(outsider)  # a row the statement must not read instead
+    orm = Case.objects.select_related("applicant").get(pk=ours.pk)
+    with django_assert_num_queries(1):  # the applicant comes with the case
+        row = row_with(Case, "applicant", id=ours.pk, organisation=coordinator.organisation_id)
+        assert row is not None
+        assert stored([row.applicant]) == stored([orm.applicant])
+    assert stored([row]) == stored([orm])
+    assert row.applicant.legal_name_latin == CANARIES[0]  # a usable instance: it decrypts
+
+
+def test_row_with_finds_nothing_when_one_condition_does_not_hold(coordinator, outsider):
+    """Every condition counts: another organisation's case by its own id is no row."""
+    open_case(coordinator)  # our organisation has a case: the id must still match
+    theirs = open_case(outsider)
+    organisation = coordinator.organisation_id
+    assert row_with(Case, "applicant", id=theirs.pk, organisation=organisation) is None
+    assert row_with(Case, "applicant", id=uuid.uuid4(), organisation=organisation) is None
+    found = row_with(Case, "applicant", id=theirs.pk, organisation=outsider.organisation_id)
+    assert found is not None and found.pk == theirs.pk
