@@ -9,10 +9,19 @@ import pytest
 from django.utils import timezone
 
 from casework.cases import services
-from casework.cases.models import Case, Deadline, Document
+from casework.cases.models import (
+    Case,
+    Consent,
+    Deadline,
+    Document,
+    Mission,
+    Note,
+    Route,
+    VisaApplication,
+)
 from casework.cases.uploads import sniff
 from casework.letters.models import Letter
-from casework.lib.sql import row_with, rows_of
+from casework.lib.sql import row_with, rows_of, rows_with
 from tests.canaries import CANARIES
 from tests.test_case_list import open_case
 from tests.test_cases import PDF
@@ -93,3 +102,58 @@ def test_row_with_finds_nothing_when_one_condition_does_not_hold(coordinator, ou
     assert row_with(Case, "applicant", id=uuid.uuid4(), organisation=organisation) is None
     found = row_with(Case, "applicant", id=theirs.pk, organisation=outsider.organisation_id)
     assert found is not None and found.pk == theirs.pk
+
+
+def test_rows_with_are_what_select_related_reads(coordinator, caseworker):
+    """The case page's notes (with their authors), route attempts (with route and mission,
+    which may be empty) and consents (with a route, which may be empty), case by case."""
+    cases = [open_case(coordinator) for _ in range(3)]
+    states = Mission.objects.values("state")
+    route = Route.objects.exclude(status=Route.Status.SUSPENDED).filter(
+        destination_state__in=states
+    )[0]
+    mission = Mission.objects.filter(state=route.destination_state).first()
+    for case in cases[:2]:
+        for author in (caseworker, coordinator, caseworker):
+            services.note_add(actor=author, case=case, text=f"{CANARIES[1]} {author}")
+        for where in (mission, None, mission):
+            services.route_attempt_add(actor=coordinator, case=case, route=route, mission=where)
+        for about in (None, route, None):
+            services.consent_record(
+                actor=coordinator,
+                case=case,
+                purpose="processing" if about is None else "disclosure",
+                route=about,
+                counterparty="",
+                text_version="2026-01",
+                language="ru",
+            )
+        # The first note written last: the rows come in the model's order, not the table's.
+        first = Note.objects.filter(case=case).order_by("created_at")[0]
+        Note.objects.filter(pk=first.pk).update(created_at=timezone.now() + timedelta(hours=1))
+    for case in cases:
+        for model, related, scope, orm in (
+            (Note, ("author",), {"case": case.pk}, case.notes),
+            (VisaApplication, ("route", "mission"), {"case": case.pk}, case.visa_applications),
+            (Consent, ("route",), {"applicant": case.applicant_id}, case.applicant.consents),
+        ):
+            expected = list(orm.select_related(*related))
+            rows = rows_with(model, related, **scope)
+            assert stored(rows) == stored(expected)
+            for name in related:
+                theirs = [getattr(row, name) for row in rows]
+                assert [row is None for row in theirs] == [
+                    getattr(row, name) is None for row in expected
+                ]
+                assert stored(r for r in theirs if r) == stored(
+                    getattr(row, name) for row in expected if getattr(row, name)
+                )
+    notes = rows_with(Note, ("author",), case=cases[0].pk)
+    assert [note.author.username for note in notes] == [
+        u.username for u in (coordinator, caseworker, caseworker)
+    ]
+    assert [
+        a.mission is None
+        for a in rows_with(VisaApplication, ("route", "mission"), case=cases[0].pk)
+    ] == [False, True, False]
+    assert rows_with(Note, ("author",), case=cases[2].pk) == []

@@ -52,10 +52,13 @@ from casework.cases.forms import (
 from casework.cases.models import (
     Applicant,
     Case,
+    Consent,
     Deadline,
     Document,
     DocumentType,
+    Note,
     Priority,
+    VisaApplication,
 )
 from casework.cases.uploads import EXTENSIONS, refused_by_store
 from casework.cases.workflow import CaseFacts, Status, TransitionRefused, allowed_targets
@@ -64,7 +67,7 @@ from casework.letters.models import Letter
 from casework.lib.datakeys import preload
 from casework.lib.fields import search
 from casework.lib.files import STORE_ERRORS
-from casework.lib.sql import rows_of
+from casework.lib.sql import rows_of, rows_with
 
 case_roles = role_required(Role.CASEWORKER, Role.COORDINATOR)
 
@@ -228,7 +231,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
     today = timezone.localdate()
     open_deadlines = [d for d in deadlines if not d.done]
     # Read once for the page: the lists and the letter form's choices share them.
-    attempts = list(case.visa_applications.select_related("route", "mission"))
+    attempts = rows_with(VisaApplication, ("route", "mission"), case=case.pk)
     documents = rows_of(Document, "case", case.pk)
     add_forms = _add_forms(case, extra, opened, attempts, documents)
     return {
@@ -241,7 +244,7 @@ def detail_context(user: Any, case: Case, **extra: Any) -> dict[str, Any]:
         "today": today,
         "sections": [(k, v) for k, v in SECTIONS.items() if manage or k != "assignment"],
         "sensitive": sensitive,
-        "notes": case.notes.select_related("author"),
+        "notes": rows_with(Note, ("author",), case=case.pk),
         "note_form": extra.pop("note", None) or NoteForm(),
         "add_forms": add_forms,
         "letters": _letters(case, attempts),
@@ -372,7 +375,7 @@ def _consent_status(case: Case) -> dict[str, Any]:
     """Every consent, the current state per purpose (and per authority for disclosure), and
     the routes whose disclosure consent was withdrawn with none given since: their draft
     letters are marked on the page and cannot be issued."""
-    consents = list(case.applicant.consents.select_related("route").order_by("given_at"))
+    consents = rows_with(Consent, ("route",), applicant=case.applicant_id)  # by given_at
     latest: dict[tuple[str, Any, str], Any] = {}
     for consent in consents:  # oldest first: the last one of each purpose and party wins
         key = (consent.purpose, consent.route_id, consent.counterparty)
