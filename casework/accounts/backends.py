@@ -12,6 +12,7 @@ from django.db import connection
 
 from casework.accounts.models import User
 from casework.lib.aggregates import SEPARATOR
+from casework.lib.sql import column
 
 
 @cache
@@ -26,9 +27,12 @@ def _user_with_roles_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     joined = "STRING_AGG" if vendor == "postgresql" else "GROUP_CONCAT"
     memberships = User.groups.through._meta.db_table
+    # The model's columns by name, not u.*: a statement a connection keeps prepared must not
+    # change the shape of its rows when a migration adds a column (settings, DATABASES).
+    columns = ", ".join(column(User, field.name, "u") for field in User._meta.concrete_fields)
     # Only names of the models, quoted, go into the text; the values are parameters.
     return (
-        f"SELECT u.*, (SELECT {joined}(g.{quote('name')}, %s)"  # noqa: S608
+        f"SELECT {columns}, (SELECT {joined}(g.{quote('name')}, %s)"  # noqa: S608
         f" FROM {quote(memberships)} m"
         f" JOIN {quote(Group._meta.db_table)} g ON g.{quote('id')} = m.{quote('group_id')}"
         f" WHERE m.{quote('user_id')} = u.{quote('id')}) AS {quote('_joined_roles')}"

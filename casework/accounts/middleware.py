@@ -22,6 +22,7 @@ from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
 
 from casework.accounts.models import UserSession
+from casework.lib.sql import column
 
 # Reachable by anyone.
 PUBLIC_VIEWS = frozenset(
@@ -110,9 +111,12 @@ def _registered_device_sql(model: type[Device], vendor: str) -> str:
     than the database took to answer it (1.0 ms against 0.3 on PostgreSQL)."""
     quote = connection.ops.quote_name
     user = quote("user_id")
+    # The model's columns by name, not d.*: a statement a connection keeps prepared must not
+    # change the shape of its rows when a migration adds a column (settings, DATABASES).
+    columns = ", ".join(column(model, field.name, "d") for field in model._meta.concrete_fields)
     # Only names of the models, quoted, go into the text; the values are parameters.
     return (
-        f"SELECT d.*, EXISTS(SELECT 1 FROM {quote(UserSession._meta.db_table)} s"  # noqa: S608
+        f"SELECT {columns}, EXISTS(SELECT 1 FROM {quote(UserSession._meta.db_table)} s"  # noqa: S608
         f" WHERE s.{quote('session_key')} = %s AND s.{user} = d.{user})"
         f" AS {quote('session_registered')}"
         f" FROM {quote(model._meta.db_table)} d WHERE d.{quote('id')} = %s"
