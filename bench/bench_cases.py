@@ -144,7 +144,7 @@ def _fixed_plaintexts() -> dict[bytes, bytes]:
 def decryption_skipped(cipher: _NoAESCipher) -> Iterator[None]:
     from casework.lib import datakeys
 
-    def unwrap(key: Any) -> Any:
+    def unwrap(key: Any, ring: Any = None) -> Any:
         if key.wrapped is None:
             raise datakeys.SubjectErased()
         cache = datakeys._cache.get()

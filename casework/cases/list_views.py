@@ -332,13 +332,29 @@ LIST_FLAGS = {
 }
 
 
+def case_address() -> str:
+    """The case page's address with ``{}`` for the case's id: reversed once for a list, and
+    filled in for each row."""
+    blank = uuid.UUID(int=0)
+    return reverse("case_detail", args=[blank]).replace(str(blank), "{}")
+
+
+def case_links(cases: Iterable[Any]) -> list[tuple[str, str, str]]:
+    """Each case's address, code and priority in words (search results): made here, once a
+    row, as ``case_rows`` makes the lists' cells."""
+    address = case_address()
+    priorities = {value: str(label) for value, label in Priority.choices}
+    return [
+        (address.format(case.pk), case.code, priorities.get(case.priority, case.priority))
+        for case in cases
+    ]
+
+
 def case_rows(cases: Iterable[Any], today: datetime.date) -> list[Row]:
     """``cases`` come from ``triage_rows``: no query is made here. Every word (priority,
     status, country, flag) and the time zone are looked up once for the list, not once a
     row: each lookup of the active language or zone costs a context-local read (issue 15)."""
-    # The case page's address, reversed once and filled in for each row.
-    blank = uuid.UUID(int=0)
-    address = reverse("case_detail", args=[blank]).replace(str(blank), "{}")
+    address = case_address()
     priorities = {value: str(label) for value, label in Priority.choices}
     statuses = {value: str(label) for value, label in Status.choices}
     flags = {name: str(label) for name, label in LIST_FLAGS.items()}

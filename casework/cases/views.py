@@ -895,11 +895,8 @@ def case_search(request: HttpRequest) -> HttpResponse:
             user.organisation_id,
             form.cleaned_data["query"],
         )
-        results = list(
-            visible_cases(user)
-            .filter(applicant_id__in=[a.pk for a in applicants])
-            .only(*list_views.LIST_COLUMNS)
-        )
+        found = visible_cases(user).filter(applicant_id__in=[a.pk for a in applicants])
+        results = list_views.case_links(found.only("id", "code", "priority"))
         # The kind of search and how many cases it found; never what was searched for.
         record(Action.CASE_SEARCHED, actor=user, request=request, kind=kind, count=len(results))
     return render(request, "cases/search.html", {"form": form, "results": results})

@@ -208,8 +208,12 @@ def preload(subject_ids: Iterable[uuid.UUID]) -> None:
     if cache is None:
         return
     wanted = {sid for sid in subject_ids if sid not in cache}
-    for key in DataKey.objects.filter(subject_id__in=wanted, wrapped__isnull=False):
-        _unwrap(key)
+    keys = list(DataKey.objects.filter(subject_id__in=wanted, wrapped__isnull=False))
+    if not keys:
+        return
+    ring = keyring()  # once for the batch: each look checks the key file (lib.keys)
+    for key in keys:
+        _unwrap(key, ring)
 
 
 def cipher_for_encryption(
@@ -342,17 +346,18 @@ def forget(subject_id: uuid.UUID) -> None:
         cache.pop(subject_id, None)
 
 
-def _unwrap(key: DataKey) -> DataKeyCipher:
+def _unwrap(key: DataKey, ring: KeyRing | None = None) -> DataKeyCipher:
     if key.wrapped is None:
         raise SubjectErased()
+    ring = ring or keyring()
     wrapped = bytes(key.wrapped)
     if wrapped_key_format(wrapped) != LAYERED_FORMAT:
-        return _remember(key.subject_id, keyring().unwrap(wrapped, wrap_context(key)))
+        return _remember(key.subject_id, ring.unwrap(wrapped, wrap_context(key)))
     version = key.organisation_key_version
     if version is None:
         raise DecryptionError("a layered data key without its organisation key version")
     held = _organisation_key(key.organisation_id, version)
-    token = keyring().unwrap_layered(wrapped, wrap_context(key))
+    token = ring.unwrap_layered(wrapped, wrap_context(key))
     return _remember(key.subject_id, decrypt(held, token, organisation_context(key, version)))
 
 
