@@ -15,7 +15,7 @@ from django.utils import timezone
 from casework.accounts.roles import Role
 from casework.cases import list_views, services, subject_requests
 from casework.cases.access import of_visible_cases, visible_cases
-from casework.cases.models import Applicant, Case, Deadline, Route, SubjectRequest
+from casework.cases.models import STAGES, Applicant, Case, Deadline, Route, SubjectRequest
 from casework.cases.workflow import Status
 from casework.core import queues
 from casework.letters.models import Letter
@@ -444,3 +444,15 @@ def test_the_dashboard_costs_the_same_queries_for_3_and_40_cases(
         # Plus a COUNT for each of the coordinator's three queues now longer than its rows.
         with django_assert_max_num_queries(few[user] + (3 if user == coordinator else 0)):
             dashboard(their_client)
+
+
+def test_the_counts_by_status_name_only_the_statuses_that_have_cases(client, coordinator):
+    """A stage's count stays in the database at zero once its last case moves on (the
+    triggers keep one row per stage): the dashboard does not list it."""
+    case = open_case(coordinator)
+    screening = Status.SCREENING
+    Case.objects.filter(pk=case.pk).update(status=screening, stage=STAGES[screening.value])
+    login_verified(client, coordinator)
+    response = client.get(reverse("home"))
+    assert response.context["by_status"] == [(Status.SCREENING.label, 1)]
+    assert f"{Status.NEW_REQUEST.label}: 0" not in response.content.decode()
