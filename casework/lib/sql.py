@@ -31,6 +31,16 @@ def _field(model: type[models.Model], name: str) -> Any:
     return field
 
 
+def _model_order(model: type[models.Model], alias: str = "") -> list[str]:
+    """The model's own order (Meta.ordering) as ORDER BY terms."""
+    order = []
+    for key in model._meta.ordering or ():
+        assert isinstance(key, str) and key != "?"  # a column's name, "-" for descending
+        direction = "DESC" if key[0] == "-" else "ASC"
+        order.append(f"{column(model, key.removeprefix('-'), alias)} {direction}")
+    return order
+
+
 def rows_of(model: type[ModelT], name: str, value: Any) -> list[ModelT]:
     """Every row of ``model`` whose column ``name`` holds ``value``, every column, in the
     model's own order: what a related manager's ``all()`` reads (``case.deadlines.all()`` is
@@ -43,11 +53,7 @@ def rows_of(model: type[ModelT], name: str, value: Any) -> list[ModelT]:
 
 @cache
 def _rows_of_sql(model: type[models.Model], name: str) -> str:
-    order = []
-    for key in model._meta.ordering or ():
-        assert isinstance(key, str) and key != "?"  # a column's name, "-" for descending
-        direction = "DESC" if key[0] == "-" else "ASC"
-        order.append(f"{column(model, key.removeprefix('-'))} {direction}")
+    order = _model_order(model)
     columns = ", ".join(column(model, field.name) for field in model._meta.concrete_fields)
     return (
         f"SELECT {columns} FROM {connection.ops.quote_name(model._meta.db_table)}"  # noqa: S608
@@ -130,11 +136,7 @@ class _JoinPlan:
             primary = their_fields.index(other._meta.pk)
             self.theirs.append((key, [f.attname for f in their_fields], primary))
         conditions = " AND ".join(f"{column(model, name, 'm')} = %s" for name in where)
-        order = []
-        for key_name in (model._meta.ordering or ()) if ordered else ():
-            assert isinstance(key_name, str) and key_name != "?"  # a column, "-" descending
-            direction = "DESC" if key_name[0] == "-" else "ASC"
-            order.append(f"{column(model, key_name.removeprefix('-'), 'm')} {direction}")
+        order = _model_order(model, "m") if ordered else []
         self.statement = (
             f"SELECT {', '.join(selected)} FROM {quote(model._meta.db_table)} m"  # noqa: S608
             + "".join(joins)
