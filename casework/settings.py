@@ -223,8 +223,9 @@ if _database_url:
     if env_bool("CASEWORK_DB_PREPARED_STATEMENTS", True):
         # Values sent apart from the statement's text (server-side binding), and a statement
         # a connection has run five times prepared (psycopg's prepare_threshold): PostgreSQL
-        # then neither parses it again nor, once it keeps a generic plan, plans it again.
-        # Planning was a sixth of the dashboard's time at 100,000 cases (issue 15). Off
+        # then neither parses it again nor, once it keeps a generic plan, plans it again:
+        # about a tenth of the dashboard's and the case page's time at 100,000 cases
+        # (issue 15; README, "Performance"). Off
         # (CASEWORK_DB_PREPARED_STATEMENTS=0) behind a PgBouncer in transaction mode older
         # than 1.21, which cannot keep a session's prepared statements.
         _db["OPTIONS"] = {

@@ -82,9 +82,9 @@ def rows_with(model: type[ModelT], related: tuple[str, ...], **where: Any) -> li
 
 
 def _joined(plan: _JoinPlan, where: dict[str, Any]) -> list[Any]:
-    values = [column_value(plan.model, name, where[name]) for name in plan.where]
+    parameters = [column_value(plan.model, name, where[name]) for name in plan.where]
     with connection.cursor() as cursor:
-        cursor.execute(plan.statement, values)
+        cursor.execute(plan.statement, parameters)
         found = cursor.fetchall()
     if plan.converters:
         found = list(plan.compiler.apply_converters([list(row) for row in found], plan.converters))
