@@ -109,15 +109,14 @@ _INSERTED: list[Field[Any, Any]] = [
     for name in (*CANONICAL_COLUMNS, "prev_hash", "hash")
 ]
 _sql = {
-    "lock": "SELECT pg_advisory_xact_lock(%s)",
+    # PostgreSQL: the append lock, then the head, in one call (migration audit 0018).
+    "lock_head": "SELECT seq, hash FROM audit_lock_head()",
     "head": f"SELECT seq, hash FROM {_HEAD} WHERE id = 1",  # noqa: S608
     "insert": (
         f"INSERT INTO {_EVENTS} ({', '.join(str(f.column) for f in _INSERTED)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) RETURNING id"
     ),
 }
-# The advisory lock every append takes on PostgreSQL ("casework" in ASCII).
-APPEND_LOCK = 0x63617365776F726B
 
 
 def _lock_head(cursor: Any) -> tuple[int, str]:
@@ -125,11 +124,11 @@ def _lock_head(cursor: Any) -> tuple[int, str]:
 
     The application's database role may not UPDATE the chain-head row (nor lock it FOR
     UPDATE, which needs that privilege): on PostgreSQL appends serialise on an advisory
-    lock, which needs none; SQLite's write transaction serialises them instead.
+    lock, which needs none, taken and followed by the head's read in one function call
+    whose body reads the head after the lock is held (migration audit 0018); SQLite's write
+    transaction serialises them instead.
     """
-    if connection.vendor == "postgresql":
-        cursor.execute(_sql["lock"], [APPEND_LOCK])
-    cursor.execute(_sql["head"])
+    cursor.execute(_sql["lock_head" if connection.vendor == "postgresql" else "head"])
     seq, head = cursor.fetchone()
     return int(seq), str(head)
 
