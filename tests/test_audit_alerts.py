@@ -232,7 +232,7 @@ def test_a_mail_server_that_is_down_does_not_hide_the_alert(
 # --- fail closed (R44) ------------------------------------------------------------------------
 
 
-def broken_insert(cursor, event):
+def broken_insert(cursor, event, returning):
     raise DatabaseError("audit storage is full")
 
 

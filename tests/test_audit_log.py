@@ -302,7 +302,7 @@ def test_an_action_whose_audit_entry_fails_does_not_happen(client, organisation,
     target = make_user(organisation=organisation, role=Role.CASEWORKER)
     login_verified(client, admin)
 
-    def broken_insert(cursor, event):
+    def broken_insert(cursor, event, returning):
         raise DatabaseError("audit storage is full")
 
     monkeypatch.setattr(audit_services, "_insert", broken_insert)

@@ -581,12 +581,14 @@ NOT_DETAILS = {
     "case_id",
     "request",
     "decision",
+    "returning",
 }
-WRITERS = {"record", "raise_alert", "record_view"}
+WRITERS = {"record", "raise_alert", "record_view", "record_case_view"}
 
 
 def detail_keys_written():
-    """Keyword arguments given to record(), raise_alert() and record_view() anywhere in
+    """Keyword arguments given to record(), raise_alert(), record_view() and
+    record_case_view() anywhere in
     casework/, plus the keys of dictionaries spread into them."""
     keys: dict[str, str] = {}
     for path in (ROOT / "casework").rglob("*.py"):

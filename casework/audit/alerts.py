@@ -137,13 +137,24 @@ def _mail(kind: AlertKind, organisation_id: uuid.UUID | None, at: datetime) -> N
             logger.exception("alert e-mail to organisation %s not sent", organisation.pk)
 
 
-def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
-    """After a case view: alert when the user has now viewed more distinct cases in the
-    last 60 minutes than CASEWORK_ALERT_CASES_PER_HOUR (31 of 30 is an alert), once an
-    hour. One query: whether the hour already holds this user's bulk-access alert and, only
-    if it does not, how many distinct cases they viewed in it, on the (actor, action, time)
-    index. Past the alert a view costs a lookup, whatever the user has read in the hour;
-    before it, the count reads their own case views only, not their colleagues'."""
+def record_case_view(
+    actor: Any,
+    *,
+    target: Any,
+    case_id: uuid.UUID,
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """One ``case_viewed`` entry, then an alert when the user has now viewed more distinct
+    cases in the last 60 minutes than CASEWORK_ALERT_CASES_PER_HOUR (31 of 30 is an
+    alert), once an hour.
+
+    The entry's own INSERT answers the question (``record(returning=...)``: every view of
+    a case asks it, and a statement of its own was a round trip on every case page, issue
+    15): whether the hour already holds this user's bulk-access alert and, only if it does
+    not, how many distinct cases they viewed in it, on the (actor, action, time) index.
+    Past the alert a view costs a lookup, whatever the user has read in the hour; before
+    it, the count reads their own case views only, not their colleagues'."""
     now = timezone.now()
     actor_id = column_value(AuditEvent, "actor_id", actor.pk)
     since = column_value(AuditEvent, "at", now - timedelta(hours=1))
@@ -153,10 +164,18 @@ def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
         *(actor_id, Action.ALERT.value, since, until, organisation_id),
         AlertKind.BULK_ACCESS.value,
         *(actor_id, Action.CASE_VIEWED.value, since, until, organisation_id),
+        column_value(AuditEvent, "case_id", case_id),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_bulk_access_sql(connection.vendor), values)
-        (viewed,) = cursor.fetchone()
+    event = record(
+        Action.CASE_VIEWED,
+        actor=actor,
+        target=target,
+        case_id=case_id,
+        request=request,
+        returning=(_bulk_access_sql(connection.vendor), values),
+        **details,
+    )
+    viewed = event.returned
     if viewed is not None and viewed > settings.CASEWORK_ALERT_CASES_PER_HOUR:
         _write_alert(
             AlertKind.BULK_ACCESS,
@@ -165,22 +184,26 @@ def check_bulk_access(actor: Any, request: HttpRequest | None = None) -> None:
             request,
             cases_viewed=viewed,
         )
+    return event
 
 
 @cache
 def _bulk_access_sql(vendor: str) -> str:
-    """check_bulk_access's question, written out: it runs on every view of a case, and Django
-    took longer to build it (the JSON key of the alert's kind, two filtered aggregates)
-    than the database took to answer (issue 15). NULL when the hour holds the user's
-    bulk-access alert (the count is then not made: CASE evaluates the branch it takes),
-    else the distinct cases they viewed in it. Only the table's quoted name goes into the
-    text; the values are parameters. tests/test_audit_alerts.py holds it to its meaning."""
+    """record_case_view's question, written out: Django took longer to build it (the JSON
+    key of the alert's kind, two filtered aggregates) than the database took to answer
+    (issue 15). NULL when the hour holds the user's bulk-access alert (the count is then
+    not made: CASE evaluates the branch it takes), else the distinct cases they viewed in
+    it: the hour's earlier views, up to the moment before this entry, and this entry's
+    case (UNION: SQLite's RETURNING sees the row being inserted, PostgreSQL's does not;
+    both count this case once). Only the table's quoted name goes into the text; the
+    values are parameters. tests/test_audit_alerts.py holds it to its meaning."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     kind = "details ->> 'kind'" if vendor == "postgresql" else "json_extract(details, '$.kind')"
     hour = "actor_id = %s AND action = %s AND at > %s AND at <= %s AND organisation_id = %s"
     return (
-        f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE {hour} AND {kind} = %s)"  # noqa: S608
-        f" THEN NULL ELSE (SELECT COUNT(DISTINCT case_id) FROM {table} WHERE {hour}) END"
+        f"CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE {hour} AND {kind} = %s)"  # noqa: S608
+        f" THEN NULL ELSE (SELECT COUNT(v.case_id) FROM"
+        f" (SELECT case_id FROM {table} WHERE {hour} UNION SELECT %s) v) END"
     )
 
 

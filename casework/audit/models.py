@@ -60,12 +60,15 @@ class AuditEvent(models.Model):
 
     objects = AppendOnlyQuerySet.as_manager()
 
+    # Not a column: what the INSERT of a new entry answered besides (services.record).
+    returned: Any = None
+
     class Meta:
         ordering = ["seq"]
         indexes = [
             models.Index(fields=["organisation_id", "at"], name="audit_org_at"),
-            # The bulk-access check after every case view reads one user's case views and
-            # alerts of the last hour (audit.alerts.check_bulk_access).
+            # The bulk-access question every case view asks reads one user's case views and
+            # alerts of the last hour (audit.alerts.record_case_view).
             models.Index(fields=["actor_id", "action", "at"], name="audit_actor_action_at"),
         ]
 

@@ -64,6 +64,7 @@ def record(
     case_id: uuid.UUID | None = None,
     request: HttpRequest | None = None,
     decision: str = "allow",
+    returning: tuple[str, list[Any]] | None = None,
     **details: Any,
 ) -> AuditEvent:
     """Append one entry in the caller's transaction: if it fails, the action fails too.
@@ -71,6 +72,12 @@ def record(
     Appends are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite's
     IMMEDIATE transactions already serialise writers), so concurrent requests never fork
     the chain. ``details`` carry ids and names of fields, never decrypted values.
+
+    ``returning``, an SQL expression and its parameters, is a question the entry's INSERT
+    answers too (in ``event.returned``), for one asked after every entry of a kind: one
+    round trip fewer (``alerts.record_case_view``). Whether the expression sees the row
+    being inserted differs by engine (SQLite's RETURNING does, PostgreSQL's does not): the
+    question must not depend on it.
     """
     actor_id = getattr(actor, "pk", None)
     if organisation_id is None and actor is not None:
@@ -93,7 +100,8 @@ def record(
             event.seq, event.prev_hash = _lock_head(cursor)
             event.seq += 1
             event.hash = chain_hash(event.prev_hash, event.canonical_fields())
-            _insert(cursor, event)  # a trigger advances the chain-head row (migration 0015)
+            # A trigger advances the chain-head row (migration 0015).
+            event.returned = _insert(cursor, event, returning)
     except DatabaseError as problem:
         raise AuditUnavailable(f"audit entry not written: {type(problem).__name__}") from problem
     return event
@@ -133,12 +141,19 @@ def _lock_head(cursor: Any) -> tuple[int, str]:
     return int(seq), str(head)
 
 
-def _insert(cursor: Any, event: AuditEvent) -> None:
+def _insert(cursor: Any, event: AuditEvent, returning: tuple[str, list[Any]] | None) -> Any:
     values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _INSERTED]
-    cursor.execute(_sql["insert"], values)
-    event.pk = cursor.fetchone()[0]
+    statement = _sql["insert"]
+    if returning is not None:
+        expression, parameters = returning
+        statement = f"{statement}, ({expression})"
+        values += parameters
+    cursor.execute(statement, values)
+    row = cursor.fetchone()
+    event.pk = row[0]
     event._state.adding = False
     event._state.db = connection.alias
+    return row[1] if returning is not None else None
 
 
 def _plain(value: Any) -> Any:

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from casework.accounts.decorators import role_required
 from casework.accounts.models import User
 from casework.accounts.roles import Role
-from casework.audit.alerts import check_bulk_access
+from casework.audit.alerts import record_case_view
 from casework.audit.models import Action
 from casework.audit.services import record
 from casework.cases import list_views, services
@@ -197,12 +197,8 @@ def _section_messages(request: HttpRequest) -> dict[str, Any]:
 
 def record_view(request: HttpRequest, case: Case, target: Any = None, **details: Any) -> None:
     """Every page that shows a case's decrypted content is one ``case_viewed`` entry."""
-    user: Any = request.user
     target = case if target is None else target
-    record(
-        Action.CASE_VIEWED, actor=user, target=target, case_id=case.pk, request=request, **details
-    )
-    check_bulk_access(user, request)
+    record_case_view(request.user, target=target, case_id=case.pk, request=request, **details)
 
 
 # Read only when asked for (?show=<name>, the link in their section): lists looked at now and
