@@ -208,12 +208,22 @@ def preload(subject_ids: Iterable[uuid.UUID]) -> None:
     if cache is None:
         return
     wanted = {sid for sid in subject_ids if sid not in cache}
-    keys = list(DataKey.objects.filter(subject_id__in=wanted, wrapped__isnull=False))
-    if not keys:
+    preload_rows(DataKey.objects.filter(subject_id__in=wanted, wrapped__isnull=False))
+
+
+def preload_rows(keys: Iterable[DataKey | None]) -> None:
+    """Unwrap the DEKs of data key rows already read (the case page's, read with the case:
+    cases.access.CASE_WITH); a destroyed key or none is left to ``cipher_for`` to refuse."""
+    cache = _cache.get()
+    if cache is None:
+        return
+    wanted = [k for k in keys if k is not None and k.wrapped is not None]
+    if not wanted:
         return
     ring = keyring()  # once for the batch: each look checks the key file (lib.keys)
-    for key in keys:
-        _unwrap(key, ring)
+    for key in wanted:
+        if key.subject_id not in cache:
+            _unwrap(key, ring)
 
 
 def cipher_for_encryption(

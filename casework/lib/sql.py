@@ -1,15 +1,48 @@
 """For statements written out (issue 15): a column's name and a value as the column stores
-it, the rows a related manager reads, and one row with the row its foreign key points to."""
+it, the rows a related manager reads, and one row with the row its foreign key points to
+(and, for the case lookup, a row no foreign key leads to, a many-to-many's names, and a
+queryset the row must be in)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models.sql.compiler import SQLCompiler
 
+from casework.lib.aggregates import SEPARATOR
+
 ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class Beside:
+    """For ``row_with``/``rows_with``: the row of ``model`` whose column ``their`` holds the
+    value of our column ``ours``, where no foreign key leads to it (a data key, by its
+    subject's id), set on the row as ``attribute``; None where there is none."""
+
+    model: type[models.Model]
+    their: str
+    ours: str
+    attribute: str
+
+
+@dataclass(frozen=True)
+class Names:
+    """For ``row_with``/``rows_with``: the ``field`` of the rows the many-to-many ``name``
+    leads to, joined by ``aggregates.SEPARATOR`` in no order (None for none), set on the
+    row as ``attribute``: what the lists show of a case's assignees."""
+
+    name: str
+    field: str
+    attribute: str
+
+
+Related = str | Beside | Names
 
 
 def column(model: type[models.Model], name: str, alias: str = "") -> str:
@@ -29,6 +62,12 @@ def _field(model: type[models.Model], name: str) -> Any:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field) and field.column  # a column, not a reverse relation
     return field
+
+
+def _key(model: type[models.Model], alias: str) -> str:
+    key = model._meta.pk
+    assert key is not None
+    return column(model, key.name, alias)
 
 
 def _model_order(model: type[models.Model], alias: str = "") -> list[str]:
@@ -61,19 +100,27 @@ def _rows_of_sql(model: type[models.Model], name: str) -> str:
     )
 
 
-def row_with(model: type[ModelT], related: str, **where: Any) -> ModelT | None:
+def row_with(
+    model: type[ModelT],
+    related: tuple[Related, ...],
+    *,
+    within: models.QuerySet[ModelT] | None = None,
+    **where: Any,
+) -> ModelT | None:
     """The row of ``model`` whose columns hold the values ``where`` names (equality, all of
-    them), with the row of its foreign key ``related`` in the same statement; or None. What
-    ``model.objects.select_related(related).filter(**where).first()`` reads without its
-    ORDER BY, for the lookup every page of a case makes (``cases.access``): Django took
-    longer to build that query, of some seventy columns, than the database took to answer
-    it (1.2-1.5 ms against 0.55 written out, PostgreSQL). tests/test_sql.py holds it to the
-    ORM's row."""
-    found = _joined(_join_plan(model, (related,), tuple(sorted(where)), ordered=False), where)
+    them) and, given ``within``, that is one of its rows, with the rows of its foreign keys
+    ``related`` (and what the ``Beside`` and ``Names`` there name) in the same statement;
+    or None. What ``model.objects.select_related(*related).filter(**where).first()``
+    reads without its ORDER BY, for the lookup every page of a case makes
+    (``cases.access``): Django took longer to build that query, of some seventy columns,
+    than the database took to answer it (1.2-1.5 ms against 0.55 written out, PostgreSQL).
+    ``within`` is the one part the ORM builds (a caseworker's grants, through guardian):
+    its ids, as a subquery. tests/test_sql.py holds it to the ORM's row."""
+    found = _joined(_join_plan(model, related, tuple(sorted(where)), ordered=False), where, within)
     return found[0] if found else None
 
 
-def rows_with(model: type[ModelT], related: tuple[str, ...], **where: Any) -> list[ModelT]:
+def rows_with(model: type[ModelT], related: tuple[Related, ...], **where: Any) -> list[ModelT]:
     """Every row of ``model`` whose columns hold the values ``where`` names, in the model's
     own order, each with the rows of its foreign keys ``related`` (None where a key that
     may be empty is): what ``model.objects.select_related(*related).filter(**where)``
@@ -81,10 +128,21 @@ def rows_with(model: type[ModelT], related: tuple[str, ...], **where: Any) -> li
     return _joined(_join_plan(model, related, tuple(sorted(where)), ordered=True), where)
 
 
-def _joined(plan: _JoinPlan, where: dict[str, Any]) -> list[Any]:
-    parameters = [column_value(plan.model, name, where[name]) for name in plan.where]
+def _joined(
+    plan: _JoinPlan, where: dict[str, Any], within: models.QuerySet[Any] | None = None
+) -> list[Any]:
+    parameters = [*plan.leading, *(column_value(plan.model, n, where[n]) for n in plan.where)]
+    statement = plan.statement
+    if within is not None:
+        assert not plan.ordered  # the subquery's condition would follow the ORDER BY
+        try:
+            subquery, more = within.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # within nothing: no row, and nothing to ask
+            return []
+        statement = f"{statement} AND {_key(plan.model, 'm')} IN ({subquery})"
+        parameters += more
     with connection.cursor() as cursor:
-        cursor.execute(plan.statement, parameters)
+        cursor.execute(statement, parameters)
         found = cursor.fetchall()
     if plan.converters:
         found = list(plan.compiler.apply_converters([list(row) for row in found], plan.converters))
@@ -92,16 +150,18 @@ def _joined(plan: _JoinPlan, where: dict[str, Any]) -> list[Any]:
     for values in found:
         row = plan.model.from_db(connection.alias, plan.own, values[: len(plan.own)])
         start = len(plan.own)
-        for key, names, primary in plan.theirs:
+        for other, names, primary, put in plan.theirs:
             theirs = values[start : start + len(names)]
             start += len(names)
-            other = key.related_model
             # A key that may be empty is a LEFT JOIN: no row there is None, as in the ORM.
             if theirs[primary] is None:
                 target = None
             else:
                 target = other.from_db(connection.alias, names, theirs)
-            key.set_cached_value(row, target)
+            put(row, target)
+        for attribute in plan.names:
+            setattr(row, attribute, values[start])
+            start += 1
         rows.append(row)
     return rows
 
@@ -110,7 +170,7 @@ class _JoinPlan:
     def __init__(
         self,
         model: type[models.Model],
-        related: tuple[str, ...],
+        related: tuple[Related, ...],
         where: tuple[str, ...],
         ordered: bool,
     ) -> None:
@@ -119,22 +179,37 @@ class _JoinPlan:
         selected = [column(model, f.name, "m") for f in own_fields]
         fields = list(own_fields)
         joins = []
-        self.theirs: list[tuple[Any, list[str], int]] = []
-        for number, name in enumerate(related):
-            key = model._meta.get_field(name)
-            assert isinstance(key, models.ForeignKey)  # one row at the other end
-            other: type[models.Model] = key.related_model
-            their_fields = list(other._meta.concrete_fields)  # in order: from_db() needs it
+        self.theirs: list[tuple[type[models.Model], list[str], int, Callable[..., None]]] = []
+        named = []
+        for number, item in enumerate(related):
             alias = f"r{number}"
+            if isinstance(item, Names):
+                named.append(item)
+                continue
+            if isinstance(item, Beside):
+                other = item.model
+                join, on = "LEFT JOIN", (column(other, item.their, alias), item.ours)
+                put = _setter(item.attribute)
+            else:
+                key = model._meta.get_field(item)
+                assert isinstance(key, models.ForeignKey)  # one row at the other end
+                other = key.related_model
+                join = "LEFT JOIN" if key.null else "JOIN"
+                on = (column(other, key.target_field.name, alias), item)
+                put = key.set_cached_value
+            their_fields = list(other._meta.concrete_fields)  # in order: from_db() needs it
             selected += [column(other, f.name, alias) for f in their_fields]
             fields += their_fields
-            join = "LEFT JOIN" if key.null else "JOIN"
             joins.append(
                 f" {join} {quote(other._meta.db_table)} {alias}"
-                f" ON {column(other, key.target_field.name, alias)} = {column(model, name, 'm')}"
+                f" ON {on[0]} = {column(model, on[1], 'm')}"
             )
             primary = their_fields.index(other._meta.pk)
-            self.theirs.append((key, [f.attname for f in their_fields], primary))
+            self.theirs.append((other, [f.attname for f in their_fields], primary, put))
+        # Each Names is a subquery; its separator is a parameter, ahead of the conditions'.
+        selected += [_names_sql(model, item) for item in named]
+        self.leading = [SEPARATOR] * len(named)
+        self.names = [item.attribute for item in named]
         conditions = " AND ".join(f"{column(model, name, 'm')} = %s" for name in where)
         order = _model_order(model, "m") if ordered else []
         self.statement = (
@@ -145,6 +220,7 @@ class _JoinPlan:
         )
         self.model = model
         self.where = where
+        self.ordered = ordered
         self.own = [f.attname for f in own_fields]
         # Each column's value as the ORM would hand it over (a UUID from SQLite's text, a
         # ciphertext from PostgreSQL's bytea): the converters Django's compiler applies.
@@ -156,8 +232,34 @@ class _JoinPlan:
         )
 
 
+def _setter(attribute: str) -> Callable[..., None]:
+    def put(row: models.Model, value: Any) -> None:
+        setattr(row, attribute, value)
+
+    return put
+
+
+def _names_sql(model: type[models.Model], names: Names) -> str:
+    """``names``' subquery: the other rows' ``field`` joined, by our row's key."""
+    quote = connection.ops.quote_name
+    relation = model._meta.get_field(names.name)
+    assert isinstance(relation, models.ManyToManyField)
+    through: type[models.Model] = relation.remote_field.through  # type: ignore[assignment]
+    other: type[models.Model] = relation.related_model
+    ours, theirs = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+    joined = "STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT"
+    return (
+        f"(SELECT {joined}({column(other, names.field, 'o')}, %s)"  # noqa: S608
+        f" FROM {quote(through._meta.db_table)} t"
+        f" JOIN {quote(other._meta.db_table)} o"
+        f" ON {_key(other, 'o')} = {column(through, theirs, 't')}"
+        f" WHERE {column(through, ours, 't')} = {_key(model, 'm')})"
+        f" AS {quote(names.attribute)}"
+    )
+
+
 @cache
 def _join_plan(
-    model: type[models.Model], related: tuple[str, ...], where: tuple[str, ...], ordered: bool
+    model: type[models.Model], related: tuple[Related, ...], where: tuple[str, ...], ordered: bool
 ) -> _JoinPlan:
     return _JoinPlan(model, related, where, ordered)
